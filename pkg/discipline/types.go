@@ -1,0 +1,112 @@
+package discipline
+
+import (
+	"math"
+	"time"
+)
+
+// LeapStatus is the leap indicator of a source or of the reference, with the
+// values of the NTP LI field.
+type LeapStatus uint8
+
+// Leap indicator values.
+const (
+	LeapNormal         LeapStatus = 0
+	LeapInsertSecond   LeapStatus = 1
+	LeapDeleteSecond   LeapStatus = 2
+	LeapUnsynchronised LeapStatus = 3
+)
+
+// String returns the wording of chronyc tracking's "Leap status" line.
+func (l LeapStatus) String() string {
+	switch l {
+	case LeapNormal:
+		return "Normal"
+	case LeapInsertSecond:
+		return "Insert second"
+	case LeapDeleteSecond:
+		return "Delete second"
+	default:
+		return "Not synchronised"
+	}
+}
+
+// Sample is one measurement of a time source, in chrony's terms. Offset uses
+// chrony's sign: positive means the local clock is ahead of the source (the
+// negative of RFC 5905's theta). All durations are in seconds.
+type Sample struct {
+	// Time is the local (cooked) time the measurement refers to.
+	Time time.Time
+	// Offset of the local clock relative to the source, in seconds.
+	Offset float64
+	// PeerDelay is the round-trip delay to the source, in seconds.
+	PeerDelay float64
+	// PeerDispersion is the dispersion of this measurement, in seconds.
+	PeerDispersion float64
+	// RootDelay is the source's root delay plus PeerDelay, in seconds.
+	RootDelay float64
+	// RootDispersion is the source's root dispersion plus PeerDispersion.
+	RootDispersion float64
+	// Stratum is the source's stratum as received.
+	Stratum int
+	// Leap is the source's leap indicator.
+	Leap LeapStatus
+}
+
+// LocalRefID is the reference ID of the local reference (127.127.1.1).
+const LocalRefID uint32 = 0x7F7F0101
+
+// ReferenceSnapshot is the immutable view of the reference that the engine
+// publishes (through an atomic pointer) for the NTP server and cmdmon. It is
+// never modified after publication: the engine builds a new one instead.
+type ReferenceSnapshot struct {
+	// Synchronised is true when a source or the local reference is in use.
+	Synchronised bool
+	// Leap is the leap indicator to serve.
+	Leap LeapStatus
+	// Stratum is the stratum the server puts in its responses (the
+	// reference's stratum plus one, or the local stratum; 0 when
+	// unsynchronised).
+	Stratum uint8
+	// RefID is the reference ID to serve.
+	RefID uint32
+	// RefTime is the (cooked) time of the last reference update.
+	RefTime time.Time
+	// RootDelay is the root delay at RefTime, in seconds.
+	RootDelay float64
+	// RootDispersion is the root dispersion at RefTime, in seconds.
+	RootDispersion float64
+	// DispersionRate is how fast the root dispersion grows, in s/s
+	// (skew plus maxclockerror).
+	DispersionRate float64
+	// Precision is the log2 of the clock's precision in seconds.
+	Precision int8
+	// CorrectionBase, CorrectionOffset and CorrectionFreq describe how to
+	// turn a raw clock reading into cooked (true-time estimate) time when the
+	// system clock is not being adjusted (-x or the virtual clock):
+	// cooked = raw + CorrectionOffset + CorrectionFreq*(raw-CorrectionBase).
+	// They are zero when the clock itself is disciplined.
+	CorrectionBase   time.Time
+	CorrectionOffset float64
+	CorrectionFreq   float64
+}
+
+// Cook converts a raw clock reading into the daemon's best estimate of true
+// time using the snapshot's correction.
+func (r *ReferenceSnapshot) Cook(raw time.Time) time.Time {
+	if r == nil || (r.CorrectionOffset == 0 && r.CorrectionFreq == 0) {
+		return raw
+	}
+	elapsed := raw.Sub(r.CorrectionBase).Seconds()
+	corr := r.CorrectionOffset + r.CorrectionFreq*elapsed
+	return raw.Add(time.Duration(math.Round(corr * 1e9)))
+}
+
+// RootDispersionAt returns the root dispersion grown up to the cooked time now.
+func (r *ReferenceSnapshot) RootDispersionAt(now time.Time) float64 {
+	age := now.Sub(r.RefTime).Seconds()
+	if age < 0 {
+		age = 0
+	}
+	return r.RootDispersion + age*r.DispersionRate
+}
