@@ -1,0 +1,86 @@
+package reference
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DriftStore loads and saves the frequency estimate (chronyd's driftfile).
+type DriftStore interface {
+	// Load returns the frequency and skew in ppm.
+	Load() (freqPPM, skewPPM float64, err error)
+	// Save stores the frequency and skew in ppm.
+	Save(freqPPM, skewPPM float64) error
+}
+
+// ErrBadDriftFile is returned for a drift file without two numbers.
+var ErrBadDriftFile = errors.New("could not read valid frequency and skew")
+
+// DriftFile is a DriftStore in chronyd's format: one line with the
+// frequency and the skew in ppm. Saving writes PATH.tmp and renames it, so a
+// failed save leaves the old file in place.
+type DriftFile struct {
+	Path string
+}
+
+// String returns the file's path, for log messages.
+func (d DriftFile) String() string { return d.Path }
+
+// ParseDrift parses the content of a drift file.
+func ParseDrift(text string) (freqPPM, skewPPM float64, err error) {
+	fields := strings.Fields(text)
+	if len(fields) < 2 {
+		return 0, 0, ErrBadDriftFile
+	}
+	f, err1 := strconv.ParseFloat(fields[0], 64)
+	s, err2 := strconv.ParseFloat(fields[1], 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, ErrBadDriftFile
+	}
+	return f, s, nil
+}
+
+// FormatDrift renders the drift file's line as chronyd writes it.
+func FormatDrift(freqPPM, skewPPM float64) string {
+	return fmt.Sprintf("%20.6f %20.6f\n", freqPPM, skewPPM)
+}
+
+// Load implements DriftStore.
+func (d DriftFile) Load() (float64, float64, error) {
+	b, err := os.ReadFile(d.Path)
+	if err != nil {
+		return 0, 0, fmt.Errorf("driftfile %s: %w", d.Path, err)
+	}
+	f, s, err := ParseDrift(string(b))
+	if err != nil {
+		return 0, 0, fmt.Errorf("driftfile %s: %w", d.Path, err)
+	}
+	return f, s, nil
+}
+
+// Save implements DriftStore.
+func (d DriftFile) Save(freqPPM, skewPPM float64) error {
+	tmp := d.Path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("driftfile %s: %w", tmp, err)
+	}
+	_, werr := f.WriteString(FormatDrift(freqPPM, skewPPM))
+	cerr := f.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("driftfile %s: %w", tmp, werr)
+	}
+	if err := os.Rename(tmp, d.Path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("driftfile %s: rename to %s: %w", tmp, filepath.Base(d.Path), err)
+	}
+	return nil
+}
