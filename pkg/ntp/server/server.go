@@ -1,0 +1,294 @@
+// Package server is chronygo's NTP server: it answers client (mode 3)
+// requests, and symmetric active (mode 1) requests from unknown peers,
+// exactly as chronyd does.
+//
+// The logic is sans-IO: Responder.Handle turns one received datagram, its
+// receive timestamp and the published discipline.ReferenceSnapshot into a
+// verdict and a response, using the shared access table, client log
+// (chronyc clients, rate limiting with KoD RATE), interleaved-mode transmit
+// timestamp memory and counters (chronyc serverstats). The I/O shell (Start)
+// runs one SO_REUSEPORT socket per worker and address family; each worker
+// reads a batch with recvmmsg (kernel receive timestamps from
+// SO_TIMESTAMPNS), builds the responses and sends them with sendmmsg on the
+// same goroutine, without allocating per packet.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chronygo/chronygo/pkg/discipline"
+	"github.com/chronygo/chronygo/pkg/ntp/access"
+	"github.com/sirupsen/logrus"
+)
+
+// PeerFunc receives packets that are not requests for the server (modes 2, 4
+// and 5, and mode 1 from known peers) with their raw receive time (a kernel
+// timestamp when available). It must not block and must copy b, which is
+// reused after it returns.
+type PeerFunc func(b []byte, from netip.AddrPort, rx time.Time)
+
+// Config configures the server. The daemon maps chrony.conf into it.
+type Config struct {
+	// Port is the NTP port (the port directive); 0 disables the server
+	// and -1 picks a free port (tests).
+	Port int
+	// BindAddress4 and BindAddress6 are the bindaddress directives (one
+	// per family); invalid (zero) means the wildcard address.
+	BindAddress4, BindAddress6 netip.Addr
+	// BindDevice is the binddevice directive ("" for none).
+	BindDevice string
+	// DisableIPv4 and DisableIPv6 are chronyd's -6 and -4 options.
+	DisableIPv4, DisableIPv6 bool
+	// DSCP is the dscp directive (0..63).
+	DSCP int
+	// Workers is the number of sockets per family and goroutines reading
+	// them (0: runtime.NumCPU()).
+	Workers int
+	// BatchSize is the number of datagrams read or sent per system call
+	// (0: 32).
+	BatchSize int
+	// OpenAlways keeps the sockets of both families open even when no
+	// address of the family is allowed (for symmetric peers on the port).
+	OpenAlways bool
+	// Access is the allow/deny table (nil: a table denying everyone).
+	Access *access.Table
+	// ClientLog configures the client log and rate limiting.
+	ClientLog ClientLogConfig
+	// Auth authenticates requests that carry a MAC or NTS fields.
+	Auth Authenticator
+	// KnownPeer tells configured symmetric peers apart (may be nil).
+	KnownPeer func(netip.Addr) bool
+	// Peer receives the packets the server does not answer (may be nil).
+	Peer PeerFunc
+	// Reference is where the engine publishes the reference to serve.
+	Reference *atomic.Pointer[discipline.ReferenceSnapshot]
+	// Clock reads the raw system time (nil: time.Now).
+	Clock func() time.Time
+	// Log receives the server's log messages (nil: the standard logger).
+	Log logrus.FieldLogger
+}
+
+// Server is a running NTP server.
+type Server struct {
+	cfg    Config
+	shared *Shared
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	sockets [2][]*worker // by family: 0 IPv4, 1 IPv6
+	closed  bool
+}
+
+// NewShared creates the state shared by the workers of a server from cfg.
+func NewShared(cfg *Config, stats *Stats) *Shared {
+	if cfg.Access == nil {
+		cfg.Access = access.NewTable()
+	}
+	rnd := NewRandom()
+	log := NewClientLog(cfg.ClientLog, uint32(rnd.Uint64()), stats)
+	return &Shared{
+		Access:    cfg.Access,
+		Log:       log,
+		Tx:        NewTxMemory(log.MaxRecords(), stats),
+		Stats:     stats,
+		Auth:      cfg.Auth,
+		KnownPeer: cfg.KnownPeer,
+	}
+}
+
+// Start opens the server's sockets and starts its workers. With Port 0 it
+// returns a server with no sockets (its client log and counters still
+// serve cmdmon).
+func Start(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 32
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = logrus.StandardLogger()
+	}
+	if cfg.Reference == nil {
+		cfg.Reference = &atomic.Pointer[discipline.ReferenceSnapshot]{}
+	}
+	if cfg.Port < -1 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("invalid NTP port %d", cfg.Port)
+	}
+	if cfg.DSCP < 0 || cfg.DSCP > 63 {
+		return nil, fmt.Errorf("invalid dscp %d", cfg.DSCP)
+	}
+	if cl := cfg.ClientLog; cl.Disabled && (cl.NTP.Enabled || cl.NTSKE.Enabled || cl.Cmd.Enabled) {
+		return nil, errors.New("rate limiting cannot be enabled with noclientlog")
+	}
+	s := &Server{cfg: cfg, shared: NewShared(&cfg, &Stats{})}
+	s.cfg.Access = s.shared.Access
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	if err := s.Refresh(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Refresh opens the sockets of a family when an address of it has become
+// allowed and closes them when none is (chronyd's behaviour after chronyc
+// allow/deny). Start calls it.
+func (s *Server) Refresh() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.cfg.Port == 0 {
+		return nil
+	}
+	var errs []error
+	for fam := 0; fam < 2; fam++ {
+		ipv4 := fam == 0
+		if (ipv4 && s.cfg.DisableIPv4) || (!ipv4 && s.cfg.DisableIPv6) {
+			continue
+		}
+		want := s.cfg.OpenAlways || s.shared.Access.AnyAllowed(ipv4)
+		switch {
+		case want && s.sockets[fam] == nil:
+			ws, err := s.openFamily(ipv4)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			s.sockets[fam] = ws
+		case !want && s.sockets[fam] != nil:
+			for _, w := range s.sockets[fam] {
+				w.close()
+			}
+			s.sockets[fam] = nil
+		}
+	}
+	// A family that is unavailable (e.g. no IPv6) is not fatal when the
+	// other one works.
+	if len(errs) > 0 && s.sockets[0] == nil && s.sockets[1] == nil {
+		return errors.Join(errs...)
+	}
+	for _, err := range errs {
+		s.cfg.Log.WithError(err).Warn("Could not open NTP server socket")
+	}
+	return nil
+}
+
+func (s *Server) openFamily(ipv4 bool) ([]*worker, error) {
+	bind := s.cfg.BindAddress6
+	if ipv4 {
+		bind = s.cfg.BindAddress4
+	}
+	if !bind.IsValid() {
+		if ipv4 {
+			bind = netip.IPv4Unspecified()
+		} else {
+			bind = netip.IPv6Unspecified()
+		}
+	}
+	// Port -1 (tests): the first socket picks a free port, the others
+	// share it.
+	port := uint16(max(s.cfg.Port, 0))
+	for _, other := range s.sockets {
+		if s.cfg.Port < 0 && len(other) > 0 {
+			port = other[0].local.Port()
+		}
+	}
+	ws := make([]*worker, 0, s.cfg.Workers)
+	for i := 0; i < s.cfg.Workers; i++ {
+		w, err := newWorker(s, netip.AddrPortFrom(bind, port), ipv4)
+		if err != nil {
+			for _, o := range ws {
+				o.close()
+			}
+			return nil, fmt.Errorf("NTP socket on %s port %d: %w", bind, s.cfg.Port, err)
+		}
+		ws = append(ws, w)
+		port = w.local.Port()
+	}
+	for _, w := range ws {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			w.run()
+		}()
+	}
+	return ws, nil
+}
+
+// LocalAddrs returns the addresses the server's sockets are bound to (one
+// per family that is open), e.g. to find the port chosen for Port -1 in
+// tests.
+func (s *Server) LocalAddrs() []netip.AddrPort {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []netip.AddrPort
+	for _, ws := range s.sockets {
+		if len(ws) > 0 {
+			out = append(out, ws[0].local)
+		}
+	}
+	return out
+}
+
+// Close stops the workers and closes the sockets.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	for fam := range s.sockets {
+		for _, w := range s.sockets[fam] {
+			w.close()
+		}
+		s.sockets[fam] = nil
+	}
+	s.mu.Unlock()
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+}
+
+// Stats returns a copy of the server's counters.
+func (s *Server) Stats() StatsSnapshot {
+	snap := s.shared.Stats.Snapshot()
+	snap.NTPSpanSeconds = s.shared.Tx.SpanSeconds()
+	return snap
+}
+
+// ClientLog returns the client log, which cmdmon uses to log its clients
+// (LogCommand) and to answer chronyc clients.
+func (s *Server) ClientLog() *ClientLog { return s.shared.Log }
+
+// Clients returns up to n client reports starting at index first and the
+// index to continue from (chronyc clients).
+func (s *Server) Clients(first, n int, reset bool, minHits uint32, now time.Time) ([]ClientReport, int) {
+	return s.shared.Log.Clients(first, n, reset, minHits, now)
+}
+
+// Access returns the server's access table (chronyc allow/deny/accheck);
+// call Refresh after changing it.
+func (s *Server) Access() *access.Table { return s.shared.Access }
+
+// ResetTimestamps forgets the interleaved-mode timestamps, as chronyd does
+// after an unknown step of the clock.
+func (s *Server) ResetTimestamps() { s.shared.Tx.Reset() }
+
+// StaticReference returns a reference pointer holding a fixed snapshot, to
+// run the server standalone (benchmarks, tests, a pure local-stratum
+// server).
+func StaticReference(snap discipline.ReferenceSnapshot) *atomic.Pointer[discipline.ReferenceSnapshot] {
+	p := &atomic.Pointer[discipline.ReferenceSnapshot]{}
+	p.Store(&snap)
+	return p
+}
