@@ -1,0 +1,89 @@
+# chronygo — run "make" or "make help" for the list of targets.
+
+GO         ?= go
+BIN        := bin
+DESTDIR    ?=
+# Pure Go build: without cgo the runtime can change credentials and
+# capabilities on every thread when the daemon drops root.
+export CGO_ENABLED := 0
+TEST_TIMEOUT ?= 15m
+FUZZTIME     ?= 5s
+LONG_FUZZTIME ?= 2m
+RUN_DIR    ?= /tmp/chronygo-run
+RUN_PORT   ?= 11123
+VERSION    ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -X github.com/chronygo/chronygo/internal/daemon.Version=$(VERSION)
+
+.DEFAULT_GOAL := help
+.PHONY: help build test run lint install install-replace-chronyd \
+	uninstall-replace-chronyd bench sim fuzz soak readme
+
+help: ## List the targets
+	@echo "chronygo make targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-27s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## Build bin/chronygo (and bin/chronygoc once cmd/chronygoc exists)
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chronygo ./cmd/chronygo
+	@if ls cmd/chronygoc/*.go >/dev/null 2>&1; then \
+		echo "$(GO) build -o $(BIN)/chronygoc ./cmd/chronygoc"; \
+		$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/chronygoc ./cmd/chronygoc; \
+	else \
+		echo "cmd/chronygoc has no code yet: bin/chronygoc not built"; \
+	fi
+
+test: ## Install test dependencies, run all tests, then each fuzz target for FUZZTIME (5s)
+	scripts/install-test-deps.sh
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	scripts/run-fuzz.sh $(FUZZTIME)
+
+run: build ## Run the daemon in the foreground on the demo config (examples/demo.conf.in)
+	@rm -rf $(RUN_DIR) && mkdir -m 0700 $(RUN_DIR)
+	@sed -e 's#@RUN_DIR@#$(RUN_DIR)#g' -e 's#@PORT@#$(RUN_PORT)#g' -e "s#@USER@#$$(id -un)#g" \
+		examples/demo.conf.in > $(RUN_DIR)/chrony.conf
+	@echo "chronygo serves NTP on 127.0.0.1 and ::1 port $(RUN_PORT); in another terminal try:"
+	@echo "  chronyc -h $(RUN_DIR)/chronyd.sock tracking"
+	@echo "  chronyd -Q -t 5 'server 127.0.0.1 port $(RUN_PORT) iburst'   (measures once, clock untouched)"
+	@echo "Stop with Ctrl-C."
+	$(BIN)/chronygo -d -x -U -f $(RUN_DIR)/chrony.conf
+
+lint: ## gofmt (must list nothing), go vet, staticcheck (installed if missing)
+	@out="$$(find . -name '*.go' -not -path './.git/*' -not -path './.cache/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$out" ]; then echo "gofmt -l lists:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@gobin="$$($(GO) env GOBIN)"; [ -n "$$gobin" ] || gobin="$$($(GO) env GOPATH)/bin"; \
+	sc="$$(command -v staticcheck || true)"; [ -n "$$sc" ] || sc="$$gobin/staticcheck"; \
+	if [ ! -x "$$sc" ]; then GOFLAGS= $(GO) install honnef.co/go/tools/cmd/staticcheck@latest; fi; \
+	echo "$$sc ./..."; "$$sc" ./...
+
+install: build ## Install to $(DESTDIR)/usr/sbin/chronygo and $(DESTDIR)/usr/bin/chronygoc
+	install -D -m 0755 $(BIN)/chronygo $(DESTDIR)/usr/sbin/chronygo
+	@if [ -f $(BIN)/chronygoc ]; then \
+		echo "install -D -m 0755 $(BIN)/chronygoc $(DESTDIR)/usr/bin/chronygoc"; \
+		install -D -m 0755 $(BIN)/chronygoc $(DESTDIR)/usr/bin/chronygoc; \
+	fi
+
+install-replace-chronyd: install ## Opt-in: put chronygo in place of /usr/sbin/chronyd (original kept as chronyd.orig)
+	scripts/replace-chronyd.sh install
+
+uninstall-replace-chronyd: ## Put the original /usr/sbin/chronyd back
+	scripts/replace-chronyd.sh uninstall
+
+readme: ## Regenerate README.md's directive table from internal/daemon
+	$(GO) run ./scripts/directives -readme README.md
+
+bench: ## Run the benchmarks (fails while none exist)
+	@pkgs="$$(grep -rlE --include='*_test.go' '^func Benchmark' pkg internal cmd 2>/dev/null | xargs -r -n1 dirname | sort -u | sed 's#^#./#')"; \
+	if [ -z "$$pkgs" ]; then echo "bench: not yet implemented: no benchmark exists yet (see README, 'Not done yet')"; exit 1; fi; \
+	$(GO) test -run='^$$' -bench=. -benchmem $$pkgs
+
+sim: ## Run the accuracy simulations (chrony's scenarios) in internal/sim
+	@if ! ls internal/sim/*_test.go >/dev/null 2>&1; then \
+		echo "sim: not yet implemented: internal/sim has no scenarios yet (see README, 'Not done yet')"; exit 1; fi
+	$(GO) test -count=1 -timeout 60m -v ./internal/sim/...
+
+fuzz: ## Run each fuzz target for LONG_FUZZTIME (2m)
+	scripts/run-fuzz.sh $(LONG_FUZZTIME)
+
+soak: ## Long-running daemon soak test
+	@echo "soak: not yet implemented: there is no soak test yet (see README, 'Not done yet')"; exit 1

@@ -1,0 +1,191 @@
+package wiring
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/chronygo/chronygo/internal/daemon"
+	"github.com/chronygo/chronygo/pkg/cmdmon"
+	"github.com/chronygo/chronygo/pkg/conf"
+	"github.com/chronygo/chronygo/pkg/discipline"
+	"github.com/chronygo/chronygo/pkg/discipline/clock"
+)
+
+// Engine is the seam where the timing engine plugs in. Once started it owns
+// the reference pointer it was built with, publishing every new snapshot
+// through it; it answers chronyc through Handler and reports
+// synchronisation for -t's exit status. It writes the drift file at
+// shutdown through Resources.OnShutdown. It is started as root, after the
+// NTP server and before the command sockets.
+type Engine interface {
+	daemon.Component
+	// Handler answers chronyc's requests.
+	Handler() cmdmon.Handler
+	// Synchronised reports whether the clock is synchronised.
+	Synchronised() bool
+}
+
+// PeerReceiver is implemented by an engine that takes the packets arriving
+// on the NTP server's port that are not client requests (symmetric peers'
+// packets, replies to requests sent from that port); the server then hands
+// them over instead of dropping them.
+type PeerReceiver interface {
+	// PeerPacket receives one packet; it must not block and must copy b.
+	PeerPacket(b []byte, from netip.AddrPort, rx time.Time)
+	// KnownPeer reports whether addr is a configured symmetric peer.
+	KnownPeer(addr netip.Addr) bool
+}
+
+// EngineInputs is what the engine is built from.
+type EngineInputs struct {
+	// Config is the parsed configuration.
+	Config *conf.Config
+	// Reference holds the initial snapshot; the engine publishes into it
+	// from then on (engine.Options.Snapshot).
+	Reference *atomic.Pointer[discipline.ReferenceSnapshot]
+	// Resources are the daemon's (options such as -x, user, logger,
+	// OnShutdown for the drift file).
+	Resources daemon.Resources
+	// Fallback answers the chronyc commands that belong to the NTP server
+	// rather than the engine (serverstats, accheck) and reports the
+	// published reference.
+	Fallback cmdmon.Handler
+}
+
+// EngineFactory builds the engine for a configuration
+// (engine.NewService fits, wrapped to take EngineInputs).
+type EngineFactory func(in EngineInputs) (Engine, error)
+
+// resolveTimeout bounds the resolution of host names in access rules.
+const resolveTimeout = 30 * time.Second
+
+// maxPrecisionReads bounds the clock reads made to measure its precision.
+const maxPrecisionReads = 100000
+
+// NewLoader returns the daemon's configuration loader. engine may be nil
+// while no engine exists: the daemon then serves the static initial
+// reference.
+func NewLoader(engine EngineFactory) daemon.Loader {
+	return func(path string, lines []string) (*daemon.Loaded, error) {
+		cfg, err := conf.Load(path, lines)
+		if err != nil {
+			return nil, err
+		}
+		w := &wired{cfg: cfg, engineFactory: engine, lookup: SystemLookup}
+		return &daemon.Loaded{
+			Settings: w.settings(),
+			Print: func(out io.Writer) error {
+				cfg.Print(out)
+				return nil
+			},
+			Build: w.build,
+		}, nil
+	}
+}
+
+// wired is one configuration on its way to components.
+type wired struct {
+	cfg           *conf.Config
+	engineFactory EngineFactory
+	engine        Engine
+	lookup        LookupFunc
+	ref           atomic.Pointer[discipline.ReferenceSnapshot]
+}
+
+// settings maps the configuration to what the lifecycle acts on.
+func (w *wired) settings() daemon.Settings {
+	c := w.cfg
+	return daemon.Settings{
+		PidFile:       c.PidFile,
+		User:          c.User,
+		BindCmdPath:   c.BindCmdPath,
+		LogDir:        c.LogDir,
+		DumpDir:       c.DumpDir,
+		LockAll:       c.LockAll,
+		SchedPriority: c.SchedPriority,
+		NTPPort:       c.Port,
+		Synchronised:  w.synchronised,
+		Directives:    c.Directives(),
+		Warnings:      c.Warnings,
+	}
+}
+
+// synchronised is the engine's answer, or the static reference's.
+func (w *wired) synchronised() bool {
+	if w.engine != nil {
+		return w.engine.Synchronised()
+	}
+	snap := w.ref.Load()
+	return snap != nil && snap.Synchronised
+}
+
+// precision is clockprecision when configured, else measured.
+func (w *wired) precision() int8 {
+	q := w.cfg.ClockPrecision
+	if q == 0 {
+		q = clock.MeasurePrecision(time.Now, maxPrecisionReads)
+	}
+	_, log2 := clock.PrecisionFromQuantum(q)
+	return log2
+}
+
+// build resolves the access rules, publishes the initial reference and
+// makes the components: the NTP server, the engine (or, without one, the
+// static reference's publisher) and the chronyc listeners.
+func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
+	var comps daemon.Components
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	allow, err := ResolveAccessRules(ctx, w.cfg.Allow, "allow", r.Options.Family, w.lookup)
+	if err != nil {
+		return comps, err
+	}
+	cmdAllow, err := ResolveAccessRules(ctx, w.cfg.CmdAllow, "cmdallow", r.Options.Family, w.lookup)
+	if err != nil {
+		return comps, err
+	}
+	table, err := AccessTable(allow)
+	if err != nil {
+		return comps, err
+	}
+	cmdRules, err := AccessRules(cmdAllow)
+	if err != nil {
+		return comps, err
+	}
+
+	w.ref.Store(InitialSnapshot(w.cfg.Local, w.precision(), time.Now()))
+	ntp := &ntpServer{cfg: ServerConfig(w.cfg, r.Options.Family, table)}
+	ntp.cfg.Reference = &w.ref
+	ntp.cfg.Log = r.Log
+	comps.Privileged = append(comps.Privileged, ntp)
+
+	static := &referenceHandler{UnsyncedHandler: &cmdmon.UnsyncedHandler{}, ref: &w.ref, ntp: ntp, now: time.Now}
+	var handler cmdmon.Handler = static
+	if w.engineFactory != nil {
+		e, err := w.engineFactory(EngineInputs{Config: w.cfg, Reference: &w.ref, Resources: r, Fallback: static})
+		if err != nil {
+			return comps, err
+		}
+		w.engine = e
+		handler = e.Handler()
+		if p, ok := e.(PeerReceiver); ok {
+			ntp.cfg.Peer = p.PeerPacket
+			ntp.cfg.KnownPeer = p.KnownPeer
+		}
+		comps.Privileged = append(comps.Privileged, e)
+	} else {
+		comps.Privileged = append(comps.Privileged, &referencePublisher{ref: &w.ref, now: time.Now, period: localRefUpdateInterval / 4})
+	}
+	cm, err := cmdmon.NewServer(handler, CmdmonConfig(w.cfg, r, cmdRules))
+	if err != nil {
+		return comps, fmt.Errorf("could not set up the command service: %w", err)
+	}
+	static.CommandStats = cm.Dispatcher().CommandStats
+	comps.Privileged = append(comps.Privileged, &cmdmonUDP{srv: cm})
+	comps.Unprivileged = append(comps.Unprivileged, &cmdmonUnix{srv: cm})
+	return comps, nil
+}
