@@ -364,13 +364,14 @@ func TestTimeoutExitStatus(t *testing.T) {
 	}
 }
 
-func TestOneShotModesNotImplemented(t *testing.T) {
+func TestOneShotModesWithoutSources(t *testing.T) {
+	testutil.RequireRoot(t)
 	for _, flag := range []string{"-q", "-Q"} {
 		t.Run(flag, func(t *testing.T) {
 			p := newPrivate(t)
 			r := runBinary(t, nil, flag, "-x", "-f", p.conf)
 			assert.Equal(t, 1, r.status)
-			assert.Contains(t, r.stderr, "Option "+flag+" is not implemented yet")
+			assert.Contains(t, r.stderr, "No suitable source for synchronisation")
 			assert.NoFileExists(t, p.pid)
 		})
 	}
@@ -378,14 +379,15 @@ func TestOneShotModesNotImplemented(t *testing.T) {
 
 func TestUnsupportedDirectivesAndFilterLogged(t *testing.T) {
 	testutil.RequireRoot(t)
-	p := newPrivate(t, "local stratum 10", "rtcsync", "rtcsync", "driftfile /nonexistent/drift")
+	p := newPrivate(t, "local stratum 10", "hwclockfile /etc/adjtime", "hwclockfile /etc/adjtime", "rtcsync", "driftfile /nonexistent/drift")
 	r := runBinary(t, nil, "-d", "-x", "-t", "0", "-F", "1", "-r", "-s", "-f", p.conf)
 	require.Equal(t, 0, r.status, r.stderr)
-	assert.Contains(t, r.stderr, "Option -r is not supported by chronygo yet and is ignored")
+	assert.NotContains(t, r.stderr, "Option -r", "the engine reloads dump files")
 	assert.Contains(t, r.stderr, "Option -s is not supported by chronygo yet and is ignored")
 	assert.NotContains(t, r.stderr, "Option -R")
-	assert.Equal(t, 1, strings.Count(r.stderr, "Directive rtcsync is not supported by chronygo yet"))
-	assert.Contains(t, r.stderr, "Directive driftfile is not supported by chronygo yet")
+	assert.Equal(t, 1, strings.Count(r.stderr, "Directive hwclockfile is not supported by chronygo yet"))
+	assert.Contains(t, r.stderr, "Directive rtcsync is only partly supported by chronygo")
+	assert.NotContains(t, r.stderr, "Directive driftfile")
 	assert.NotContains(t, r.stderr, "Directive pidfile ")
 	assert.Contains(t, r.stderr, "System call filter (-F 1) is not supported by chronygo and was not applied")
 }
@@ -444,8 +446,9 @@ func TestDropRootKeepsCapabilities(t *testing.T) {
 	}
 	cmd := ns.Command(binary, "-n", "-x", "-l", p.log, "-f", p.conf)
 	done := startCmd(t, cmd)
+	// The command socket is opened after root is dropped.
 	require.True(t, testutil.WaitFor(10*time.Second, func() bool {
-		return strings.Contains(readLog(p.log), "Disabled control of system clock")
+		return testutil.FileExists(p.sock)
 	}), readLog(p.log))
 	pid := cmd.Process.Pid
 	threads := procStatus(t, pid, "Uid", "Gid", "CapEff", "CapPrm", "Groups")
@@ -497,8 +500,9 @@ func TestSchedPriorityAndLockMemory(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPrivate(t, append([]string{"local stratum 10"}, tt.extra...)...)
 			cmd, out, done := startForeground(t, nil, append([]string{"-d", "-d", "-x", "-f", p.conf}, tt.args...)...)
+			// Logged once the process is tuned and root is dropped.
 			require.True(t, testutil.WaitFor(10*time.Second, func() bool {
-				return strings.Contains(out.String(), "Disabled control of system clock")
+				return strings.Contains(out.String(), "Running with root privileges")
 			}), out.String())
 			log := out.String()
 			if strings.Contains(log, "sched_setscheduler() failed") {

@@ -59,7 +59,7 @@ func run(argv []string) int {
 			return daemon.Detach(argv[1:], os.Stderr)
 		}
 	}
-	return daemon.Run(context.Background(), opts, wiring.NewLoader(nil), daemon.Process{
+	return daemon.Run(context.Background(), opts, wiring.NewLoaderFor(wiring.NewEngineFactory(wiring.EngineDeps{}), opts), daemon.Process{
 		Stdout:       os.Stdout,
 		Stderr:       os.Stderr,
 		Ready:        ready,

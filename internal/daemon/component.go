@@ -75,6 +75,10 @@ type Resources struct {
 	// components are closed and before the pid file is removed (the engine
 	// writes the drift file here).
 	OnShutdown func(func() error)
+	// Exit asks the daemon to shut down cleanly and exit with status (a
+	// special mode -q/-Q ended, or chronyc shutdown). It may be called from
+	// any goroutine, more than once; the first status wins.
+	Exit func(status int)
 }
 
 // Loaded is a parsed configuration as the daemon sees it: the settings it

@@ -116,13 +116,6 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 	for _, w := range d.settings.Warnings {
 		d.log.Warn(w)
 	}
-	switch d.opts.Mode {
-	case RefModeUpdateOnce:
-		return 1, fatalf("Option -q is not implemented yet by chronygo")
-	case RefModePrintOnce:
-		return 1, fatalf("Option -Q is not implemented yet by chronygo")
-	}
-
 	// Quit signals are caught from here on, so that one arriving while the
 	// daemon starts (or right after it reports readiness) shuts it down
 	// cleanly.
@@ -148,6 +141,7 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 	}
 	d.pidFile = d.settings.PidFile
 
+	exit := make(chan int, 1)
 	comps, err := loaded.Build(Resources{
 		Options:          d.opts,
 		UID:              uid,
@@ -155,6 +149,12 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 		CmdSocketAllowed: socketAllowed,
 		Log:              d.log,
 		OnShutdown:       func(f func() error) { d.hooks = append(d.hooks, f) },
+		Exit: func(status int) {
+			select {
+			case exit <- status:
+			default:
+			}
+		},
 	})
 	if err != nil {
 		return 1, err
@@ -184,13 +184,10 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 	for _, o := range []struct {
 		set  bool
 		flag string
-	}{{d.opts.Reload, "-r"}, {d.opts.Restarted, "-R"}, {d.opts.InitFromRTC, "-s"}} {
+	}{{d.opts.Restarted, "-R"}, {d.opts.InitFromRTC, "-s"}} {
 		if o.set {
 			d.log.Warnf("Option %s is not supported by chronygo yet and is ignored", o.flag)
 		}
-	}
-	if !d.opts.ClockControl {
-		d.log.Info("Disabled control of system clock")
 	}
 
 	if err := SystemdNotify(d.proc.NotifySocket, NotifyReady); err != nil {
@@ -203,7 +200,7 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 		return 1, nil
 	}
 
-	status := d.serve(ctx)
+	status := d.serve(ctx, exit)
 	if err := SystemdNotify(d.proc.NotifySocket, NotifyStopping); err != nil {
 		d.log.Warn(err.Error())
 	}
@@ -212,9 +209,9 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 	return status, nil
 }
 
-// serve waits for a quit signal (ctx ends) or the -t timeout, and returns
-// the exit status.
-func (d *daemon) serve(ctx context.Context) int {
+// serve waits for a quit signal (ctx ends), a component's request to exit
+// or the -t timeout, and returns the exit status.
+func (d *daemon) serve(ctx context.Context, exit <-chan int) int {
 	var timeout <-chan time.Time
 	if d.opts.Timeout >= 0 {
 		t := time.NewTimer(time.Duration(d.opts.Timeout) * time.Second)
@@ -224,6 +221,8 @@ func (d *daemon) serve(ctx context.Context) int {
 	select {
 	case <-ctx.Done():
 		return 0
+	case status := <-exit:
+		return status
 	case <-timeout:
 		d.log.Info("Timeout reached")
 		if d.settings.Synchronised != nil && d.settings.Synchronised() {

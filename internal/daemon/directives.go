@@ -64,18 +64,18 @@ func DirectiveTable() []DirectiveStatus {
 		{Name: "user", Support: ActedOn, By: "internal/daemon"},
 		{Name: "lock_all", Support: ActedOn, By: "internal/daemon"},
 		{Name: "sched_priority", Support: ActedOn, By: "internal/daemon"},
-		{Name: "logdir", Support: Partial, By: "internal/daemon", Note: "folder created; no log files written yet"},
-		{Name: "dumpdir", Support: Partial, By: "internal/daemon", Note: "folder created; no dumps written yet"},
+		{Name: "logdir", Support: ActedOn, By: "internal/daemon/wiring"},
+		{Name: "dumpdir", Support: ActedOn, By: "internal/engine", Note: "written at exit, reloaded with -r"},
 		{Name: "port", Support: ActedOn, By: "pkg/ntp/server"},
 		{Name: "bindaddress", Support: ActedOn, By: "pkg/ntp/server"},
 		{Name: "binddevice", Support: ActedOn, By: "pkg/ntp/server"},
-		{Name: "dscp", Support: Partial, By: "pkg/ntp/server", Note: "server sockets only; no source polling yet"},
+		{Name: "dscp", Support: ActedOn, By: "pkg/ntp/server, pkg/ntp/clientio"},
 		{Name: "allow", Support: ActedOn, By: "pkg/ntp/server", Note: "host names resolved at start"},
 		{Name: "deny", Support: ActedOn, By: "pkg/ntp/server", Note: "host names resolved at start"},
 		{Name: "clientloglimit", Support: ActedOn, By: "pkg/ntp/server"},
 		{Name: "noclientlog", Support: ActedOn, By: "pkg/ntp/server"},
 		{Name: "ratelimit", Support: ActedOn, By: "pkg/ntp/server"},
-		{Name: "local", Support: Partial, By: "internal/daemon/wiring", Note: "served as the reference while no engine runs; orphan, distance, activate and waitsynced need the engine"},
+		{Name: "local", Support: ActedOn, By: "internal/engine"},
 		{Name: "bindcmdaddress", Support: ActedOn, By: "pkg/cmdmon"},
 		{Name: "cmdport", Support: ActedOn, By: "pkg/cmdmon"},
 		{Name: "cmdallow", Support: ActedOn, By: "pkg/cmdmon"},
@@ -83,19 +83,39 @@ func DirectiveTable() []DirectiveStatus {
 		{Name: "cmdratelimit", Support: ActedOn, By: "pkg/cmdmon"},
 		{Name: "opencommands", Support: ActedOn, By: "pkg/cmdmon"},
 	}
-	rows = append(rows, parsed(
+	acted := func(by string, names ...string) []DirectiveStatus {
+		rows := make([]DirectiveStatus, len(names))
+		for i, n := range names {
+			rows[i] = DirectiveStatus{Name: n, Support: ActedOn, By: by}
+		}
+		return rows
+	}
+	rows = append(rows, acted("internal/engine",
 		// Time sources.
-		"server", "pool", "peer", "initstepslew", "refclock", "manual", "sourcedir",
-		"acquisitionport", "bindacqaddress", "bindacqdevice", "maxsamples",
-		"minsamples", "ntsaeads", "ntsdumpdir", "ntsrefresh", "ntstrustedcerts",
-		"nosystemcert", "nocerttimecheck", "refresh",
+		"server", "pool", "initstepslew", "sourcedir", "maxsamples", "minsamples", "refresh",
 		// Source selection.
 		"authselectmode", "combinelimit", "maxdistance", "maxjitter", "minsources",
 		"reselectdist", "stratumweight",
 		// System clock.
-		"clockprecision", "corrtimeratio", "driftfile", "fallbackdrift", "leapsecmode",
-		"leapsectz", "leapseclist", "makestep", "maxchange", "maxclockerror", "maxdrift",
-		"maxupdateskew", "maxslewrate", "smoothtime",
+		"corrtimeratio", "driftfile", "fallbackdrift", "makestep", "maxchange",
+		"maxupdateskew", "logchange")...)
+	rows = append(rows, acted("pkg/ntp/clientio", "acquisitionport", "bindacqaddress", "bindacqdevice")...)
+	rows = append(rows, acted("pkg/discipline/clock", "clockprecision", "maxclockerror", "maxdrift", "maxslewrate")...)
+	rows = append(rows,
+		DirectiveStatus{Name: "peer", Support: Partial, By: "internal/daemon/wiring", Note: "no authentication (key); a peer given by name is known only after the first packet sent to it"},
+		DirectiveStatus{Name: "rtcsync", Support: Partial, By: "pkg/discipline/clock", Note: "kernel 11-minute mode through the clock's sync status; not with -x"},
+		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements and rawmeasurements; statistics, selection, rtc, refclocks and tempcomp not written"},
+		DirectiveStatus{Name: "logbanner", Support: ActedOn, By: "internal/daemon/wiring"},
+		DirectiveStatus{Name: "keyfile", Support: Partial, By: "pkg/ntp/server", Note: "answers authenticated requests; sources with key are not authenticated yet"},
+		DirectiveStatus{Name: "leapsecmode", Support: Partial, By: "internal/engine", Note: "without a leap second table (leapsectz, leapseclist) only the sources' leap bits are used"},
+	)
+	rows = append(rows, parsed(
+		// Time sources.
+		"refclock", "manual",
+		"ntsaeads", "ntsdumpdir", "ntsrefresh", "ntstrustedcerts",
+		"nosystemcert", "nocerttimecheck",
+		// System clock.
+		"leapsectz", "leapseclist", "smoothtime",
 		// NTP server.
 		"broadcast", "ntpsigndsocket", "ntsport", "ntsservercert",
 		"ntsserverkey", "ntsprocesses", "maxntsconnections", "ntsntpserver", "ntsrotate",
@@ -103,11 +123,11 @@ func DirectiveTable() []DirectiveStatus {
 		// Command and monitoring access.
 		"bindcmddevice",
 		// Real-time clock.
-		"hwclockfile", "rtcautotrim", "rtcdevice", "rtcfile", "rtconutc", "rtcsync",
+		"hwclockfile", "rtcautotrim", "rtcdevice", "rtcfile", "rtconutc",
 		// Logging.
-		"log", "logbanner", "logchange", "mailonchange",
+		"mailonchange",
 		// Miscellaneous.
-		"hwtimestamp", "hwtstimeout", "keyfile", "ptpport", "ptpdomain",
+		"hwtimestamp", "hwtstimeout", "ptpport", "ptpdomain",
 	)...)
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Name < rows[j].Name })
 	return rows

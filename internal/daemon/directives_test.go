@@ -74,8 +74,8 @@ func TestUnsupportedDirectives(t *testing.T) {
 	}{
 		{"none", nil, nil},
 		{"acted on only", []string{"pidfile", "user", "allow"}, nil},
-		{"parsed only, once each, in order", []string{"server", "pidfile", "rtcsync", "server"}, []string{"server", "rtcsync"}},
-		{"partial ones are not named", []string{"local", "logdir"}, nil},
+		{"parsed only, once each, in order", []string{"refclock", "pidfile", "smoothtime", "refclock"}, []string{"refclock", "smoothtime"}},
+		{"partial ones are not named", []string{"peer", "log"}, nil},
 		{"unknown names are named", []string{"frobnicate"}, []string{"frobnicate"}},
 	}
 	for _, tt := range tests {
@@ -86,13 +86,13 @@ func TestUnsupportedDirectives(t *testing.T) {
 }
 
 func TestPartialDirectives(t *testing.T) {
-	rows := PartialDirectives([]string{"server", "local", "dumpdir", "local"})
+	rows := PartialDirectives([]string{"server", "peer", "log", "peer"})
 	var names []string
 	for _, r := range rows {
 		names = append(names, r.Name)
 		assert.NotEmpty(t, r.Note)
 	}
-	assert.Equal(t, []string{"local", "dumpdir"}, names)
+	assert.Equal(t, []string{"peer", "log"}, names)
 }
 
 func TestReadmeDirectiveTableIsCurrent(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 	"github.com/chronygo/chronygo/pkg/cmdmon"
 	"github.com/chronygo/chronygo/pkg/cmdmon/candm"
 	"github.com/chronygo/chronygo/pkg/discipline"
+	"github.com/chronygo/chronygo/pkg/ntp/access"
+	"github.com/chronygo/chronygo/pkg/ntp/server"
 )
 
 // referenceHandler answers chronyc while no engine runs: a daemon without
@@ -124,4 +126,59 @@ func (p *referencePublisher) Close() error {
 		p.stop = nil
 	}
 	return nil
+}
+
+// ClientAccesses answers chronyc clients from the NTP server's client log:
+// INACTIVE with noclientlog (or without a server), else a page of up to
+// candm.MaxClientAccesses clients from the requested index.
+func (h *referenceHandler) ClientAccesses(q candm.ClientAccessesQuery) (candm.ClientAccesses, candm.Status) {
+	if h.ntp == nil || h.ntp.srv == nil {
+		return candm.ClientAccesses{}, candm.StatusInactive
+	}
+	n := h.ntp.srv.ClientLog().NumIndices()
+	if n < 0 {
+		return candm.ClientAccesses{}, candm.StatusInactive
+	}
+	want := min(int(q.NClients), candm.MaxClientAccesses)
+	reports, next := h.ntp.srv.Clients(int(q.FirstIndex), want, q.Reset, q.MinHits, h.now())
+	out := candm.ClientAccesses{NIndices: uint32(n), NextIndex: uint32(next)}
+	for _, r := range reports {
+		out.Clients = append(out.Clients, clientAccess(r))
+	}
+	return out, candm.StatusSuccess
+}
+
+// clientAccess converts one client log report for chronyc.
+func clientAccess(r server.ClientReport) candm.ClientAccess {
+	return candm.ClientAccess{
+		IP:                 candm.AddrFrom(r.Addr),
+		NTPHits:            r.NTPHits,
+		NKEHits:            r.NTSKEHits,
+		CmdHits:            r.CmdHits,
+		NTPDrops:           uint32(r.NTPDrops),
+		NKEDrops:           uint32(r.NTSKEDrops),
+		CmdDrops:           uint32(r.CmdDrops),
+		NTPInterval:        r.NTPInterval,
+		NKEInterval:        r.NTSKEInterval,
+		CmdInterval:        r.CmdInterval,
+		NTPTimeoutInterval: r.NTPTimeoutInterval,
+		LastNTPHitAgo:      r.LastNTPHitAgo,
+		LastNKEHitAgo:      r.LastNTSKEHitAgo,
+		LastCmdHitAgo:      r.LastCmdHitAgo,
+	}
+}
+
+// NTPAccess applies chronyc allow/deny to the NTP server's access table
+// and opens or closes the server's sockets to match.
+func (h *referenceHandler) NTPAccess(rule access.Rule) candm.Status {
+	if h.ntp == nil || h.ntp.srv == nil {
+		return candm.StatusFailed
+	}
+	if err := h.ntp.srv.Access().Apply(rule); err != nil {
+		return candm.StatusBadSubnet
+	}
+	if err := h.ntp.srv.Refresh(); err != nil {
+		return candm.StatusFailed
+	}
+	return candm.StatusSuccess
 }

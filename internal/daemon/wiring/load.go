@@ -8,19 +8,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/chronygo/chronygo/internal/daemon"
 	"github.com/chronygo/chronygo/pkg/cmdmon"
 	"github.com/chronygo/chronygo/pkg/conf"
 	"github.com/chronygo/chronygo/pkg/discipline"
 	"github.com/chronygo/chronygo/pkg/discipline/clock"
+	"github.com/chronygo/chronygo/pkg/ntp/auth"
+	"github.com/chronygo/chronygo/pkg/ntp/server"
 )
 
 // Engine is the seam where the timing engine plugs in. Once started it owns
 // the reference pointer it was built with, publishing every new snapshot
 // through it; it answers chronyc through Handler and reports
-// synchronisation for -t's exit status. It writes the drift file at
-// shutdown through Resources.OnShutdown. It is started as root, after the
-// NTP server and before the command sockets.
+// synchronisation for -t's exit status. Close writes the drift and dump
+// files. It is started as root, after the NTP server and before the
+// command sockets.
 type Engine interface {
 	daemon.Component
 	// Handler answers chronyc's requests.
@@ -70,10 +74,21 @@ const maxPrecisionReads = 100000
 // while no engine exists: the daemon then serves the static initial
 // reference.
 func NewLoader(engine EngineFactory) daemon.Loader {
+	return NewLoaderFor(engine, daemon.Options{})
+}
+
+// NewLoaderFor is NewLoader for the given command line: with -Q
+// (ClientOnly) the NTP and command ports are closed and there is no pid
+// file or command socket unless the configuration asks for them, as in
+// chronyd.
+func NewLoaderFor(engine EngineFactory, opts daemon.Options) daemon.Loader {
 	return func(path string, lines []string) (*daemon.Loaded, error) {
 		cfg, err := conf.Load(path, lines)
 		if err != nil {
 			return nil, err
+		}
+		if opts.ClientOnly {
+			clientOnly(cfg)
 		}
 		w := &wired{cfg: cfg, engineFactory: engine, lookup: SystemLookup}
 		return &daemon.Loaded{
@@ -85,6 +100,53 @@ func NewLoader(engine EngineFactory) daemon.Loader {
 			Build: w.build,
 		}, nil
 	}
+}
+
+// clientOnly applies chronyd's -Q defaults: no server port, no command
+// port, no pid file and no command socket (unless configured otherwise).
+func clientOnly(cfg *conf.Config) {
+	def := conf.NewConfig()
+	if cfg.Port == def.Port {
+		cfg.Port = 0
+	}
+	if cfg.CmdPort == def.CmdPort {
+		cfg.CmdPort = 0
+	}
+	if cfg.PidFile == conf.DefaultPidFile {
+		cfg.PidFile = ""
+	}
+	if cfg.BindCmdPath == conf.DefaultCmdSocket {
+		cfg.BindCmdPath = ""
+	}
+}
+
+// hasPeers reports whether the configuration has symmetric peers (which
+// need the NTP port open even when no client is allowed).
+func hasPeers(cfg *conf.Config) bool {
+	for _, s := range cfg.Sources {
+		if s.Kind == conf.KindPeer {
+			return true
+		}
+	}
+	return false
+}
+
+// loadKeys reads the key file; problems are logged as chronyd does and
+// leave the keys that could be read.
+func loadKeys(path string, log logrus.FieldLogger) *auth.KeySet {
+	ks, warnings, permWarning, err := auth.LoadKeyFile(path)
+	if log != nil {
+		for _, w := range warnings {
+			log.Warn(w.Error())
+		}
+		if permWarning != "" {
+			log.Warn(permWarning)
+		}
+		if err != nil {
+			log.Warnf("Could not open keyfile %s", path)
+		}
+	}
+	return ks
 }
 
 // wired is one configuration on its way to components.
@@ -161,6 +223,10 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 	ntp := &ntpServer{cfg: ServerConfig(w.cfg, r.Options.Family, table)}
 	ntp.cfg.Reference = &w.ref
 	ntp.cfg.Log = r.Log
+	ntp.cfg.OpenAlways = hasPeers(w.cfg)
+	if w.cfg.KeyFile != "" {
+		ntp.cfg.Auth = server.NewKeyAuthenticator(loadKeys(w.cfg.KeyFile, r.Log))
+	}
 	comps.Privileged = append(comps.Privileged, ntp)
 
 	static := &referenceHandler{UnsyncedHandler: &cmdmon.UnsyncedHandler{}, ref: &w.ref, ntp: ntp, now: time.Now}
@@ -178,6 +244,10 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 		}
 		comps.Privileged = append(comps.Privileged, e)
 	} else {
+		if !r.Options.ClockControl && r.Log != nil {
+			// The engine's clock driver says so when it exists.
+			r.Log.Info("Disabled control of system clock")
+		}
 		comps.Privileged = append(comps.Privileged, &referencePublisher{ref: &w.ref, now: time.Now, period: localRefUpdateInterval / 4})
 	}
 	cm, err := cmdmon.NewServer(handler, CmdmonConfig(w.cfg, r, cmdRules))

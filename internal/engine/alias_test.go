@@ -1,0 +1,5 @@
+package engine_test
+
+import "net/netip"
+
+type netipAddr = netip.Addr
