@@ -16,6 +16,7 @@ package rtc
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -99,6 +100,12 @@ func ParseCoefs(text string) (Coefs, error) {
 	rate, err4 := strconv.ParseFloat(f[3], 64)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return Coefs{}, fmt.Errorf("%w: %w", ErrBadCoefs, err)
+	}
+	// ParseFloat accepts "nan" and "inf"; such values (or a reference time
+	// beyond int64 seconds) would poison the RTC correction.
+	if !(math.Abs(ref) < 1e15) || math.IsNaN(off) || math.IsInf(off, 0) ||
+		math.IsNaN(rate) || math.IsInf(rate, 0) {
+		return Coefs{}, fmt.Errorf("%w: non-finite or out-of-range value", ErrBadCoefs)
 	}
 	return Coefs{Valid: valid != 0, RefTime: time.Unix(int64(ref), 0).UTC(), Offset: off, GainRatePPM: rate}, nil
 }

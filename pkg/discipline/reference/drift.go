@@ -3,6 +3,7 @@ package reference
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,11 +39,15 @@ func ParseDrift(text string) (freqPPM, skewPPM float64, err error) {
 	}
 	f, err1 := strconv.ParseFloat(fields[0], 64)
 	s, err2 := strconv.ParseFloat(fields[1], 64)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || !isFinite(f) || !isFinite(s) {
 		return 0, 0, ErrBadDriftFile
 	}
 	return f, s, nil
 }
+
+// isFinite rejects the NaN and infinities that strconv.ParseFloat accepts
+// ("nan", "inf"): such a frequency would poison the clock discipline.
+func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // FormatDrift renders the drift file's line as chronyd writes it.
 func FormatDrift(freqPPM, skewPPM float64) string {
