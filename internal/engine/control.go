@@ -21,8 +21,9 @@ type Caller func(fn func()) error
 // Control answers chronyc for the engine (it implements cmdmon.Handler).
 // Every request is handed to the loop through the Caller, so Control may
 // be used from any goroutine. Requests about what the engine does not own
-// (server statistics, clients, NTP access rules, RTC, smoothing, manual
-// input, authentication keys) go to the Fallback handler.
+// (server statistics, clients, NTP access rules, RTC, smoothing, the key
+// file, rekey and cyclelogs) go to the Fallback handler; manual input
+// (manual.go) belongs to the engine.
 type Control struct {
 	cmdmon.Handler
 	e    *Engine
@@ -320,7 +321,11 @@ func (c *Control) AuthData(addr candm.IPAddr) (candm.AuthData, candm.Status) {
 	if st == candm.StatusSuccess && d.Mode == candm.AuthModeSymmetric {
 		// Key type and length come from the key file, which the
 		// fallback (the daemon's key holder) knows.
-		if fd, fst := c.Handler.AuthData(addr); fst == candm.StatusSuccess {
+		if ki, isKeyInfo := c.Handler.(cmdmon.KeyInfo); isKeyInfo {
+			if typ, bits, found := ki.KeyInfo(d.KeyID); found {
+				d.KeyType, d.KeyLength = typ, bits
+			}
+		} else if fd, fst := c.Handler.AuthData(addr); fst == candm.StatusSuccess {
 			d.KeyType, d.KeyLength = fd.KeyType, fd.KeyLength
 		}
 	}

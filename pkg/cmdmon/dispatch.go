@@ -23,6 +23,9 @@ type DispatcherConfig struct {
 	CmdRules []access.Rule
 	// RateLimit is cmdratelimit.
 	RateLimit RateLimit
+	// CommandLog, when set, records the UDP requests in the client log
+	// and applies its rate limit instead of RateLimit.
+	CommandLog CommandLog
 	// Log receives chronyd's messages (nil: the standard logger).
 	Log logrus.FieldLogger
 }
@@ -38,6 +41,7 @@ type Dispatcher struct {
 
 	mu      sync.Mutex // guards limiter
 	limiter *rateLimiter
+	cmdLog  CommandLog
 
 	hits, drops atomic.Uint64
 }
@@ -63,7 +67,7 @@ func NewDispatcher(h Handler, cfg DispatcherConfig) (*Dispatcher, error) {
 		log = logrus.StandardLogger()
 	}
 	return &Dispatcher{h: h, open: open, cmdAccess: table, log: log,
-		limiter: newRateLimiter(cfg.RateLimit)}, nil
+		limiter: newRateLimiter(cfg.RateLimit), cmdLog: cfg.CommandLog}, nil
 }
 
 // CommandStats returns the number of command requests accepted for
@@ -98,14 +102,9 @@ func (d *Dispatcher) Handle(pkt []byte, ch Channel, now time.Time) []byte {
 		return nil
 	}
 	d.hits.Add(1)
-	if !local {
-		d.mu.Lock()
-		ok := d.limiter.allow(ch.Addr, now)
-		d.mu.Unlock()
-		if !ok {
-			d.drops.Add(1)
-			return nil
-		}
+	if !ch.Unix && !d.admit(ch.Addr, local, now) {
+		d.drops.Add(1)
+		return nil
 	}
 	reply := candm.Reply{Command: req.Command, Sequence: req.Sequence, Status: status}
 	if verdict == candm.Dispatch {

@@ -135,6 +135,7 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 		return nil, err
 	}
 	ec.logs = logs
+	in.maint.addLogs(logs)
 	var drift reference.DriftStore
 	if cfg.DriftFile.Path != "" {
 		drift = reference.DriftFile{Path: cfg.DriftFile.Path}

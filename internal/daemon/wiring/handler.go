@@ -21,6 +21,8 @@ type referenceHandler struct {
 	ref *atomic.Pointer[discipline.ReferenceSnapshot]
 	ntp *ntpServer
 	now func() time.Time
+	// maint answers rekey and cyclelogs (maintenance.go).
+	maint *maintenance
 }
 
 var _ cmdmon.Handler = (*referenceHandler)(nil)

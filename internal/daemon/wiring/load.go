@@ -58,6 +58,8 @@ type EngineInputs struct {
 	// rather than the engine (serverstats, accheck) and reports the
 	// published reference.
 	Fallback cmdmon.Handler
+	// maint, when set, takes the engine's log files for cyclelogs.
+	maint *maintenance
 }
 
 // EngineFactory builds the engine for a configuration
@@ -224,15 +226,19 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 	ntp.cfg.Reference = &w.ref
 	ntp.cfg.Log = r.Log
 	ntp.cfg.OpenAlways = hasPeers(w.cfg)
+	maint := &maintenance{keyFile: w.cfg.KeyFile, log: r.Log}
 	if w.cfg.KeyFile != "" {
-		ntp.cfg.Auth = server.NewKeyAuthenticator(loadKeys(w.cfg.KeyFile, r.Log))
+		keys := loadKeys(w.cfg.KeyFile, r.Log)
+		keyAuth := server.NewKeyAuthenticator(keys)
+		maint.setKeys(keys, keyAuth)
+		ntp.cfg.Auth = keyAuth
 	}
 	comps.Privileged = append(comps.Privileged, ntp)
 
-	static := &referenceHandler{UnsyncedHandler: &cmdmon.UnsyncedHandler{}, ref: &w.ref, ntp: ntp, now: time.Now}
+	static := &referenceHandler{UnsyncedHandler: &cmdmon.UnsyncedHandler{}, ref: &w.ref, ntp: ntp, now: time.Now, maint: maint}
 	var handler cmdmon.Handler = static
 	if w.engineFactory != nil {
-		e, err := w.engineFactory(EngineInputs{Config: w.cfg, Reference: &w.ref, Resources: r, Fallback: static})
+		e, err := w.engineFactory(EngineInputs{Config: w.cfg, Reference: &w.ref, Resources: r, Fallback: static, maint: maint})
 		if err != nil {
 			return comps, err
 		}
@@ -250,7 +256,9 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 		}
 		comps.Privileged = append(comps.Privileged, &referencePublisher{ref: &w.ref, now: time.Now, period: localRefUpdateInterval / 4})
 	}
-	cm, err := cmdmon.NewServer(handler, CmdmonConfig(w.cfg, r, cmdRules))
+	cmCfg := CmdmonConfig(w.cfg, r, cmdRules)
+	cmCfg.Policy.CommandLog = serverCommandLog{ntp: ntp}
+	cm, err := cmdmon.NewServer(handler, cmCfg)
 	if err != nil {
 		return comps, fmt.Errorf("could not set up the command service: %w", err)
 	}
