@@ -3,8 +3,8 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"github.com/chronygo/chronygo/internal/atomicfile"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -65,23 +65,7 @@ func WritePidFile(path string, pid int) error {
 	if path == "" {
 		return nil
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("could not create pid file %s : %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := fmt.Fprintf(tmp, "%d\n", pid); err != nil {
-		tmp.Close()
-		return fmt.Errorf("could not write pid file %s : %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("could not set mode of pid file %s : %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("could not write pid file %s : %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, fmt.Appendf(nil, "%d\n", pid), 0o644); err != nil {
 		return fmt.Errorf("could not create pid file %s : %w", path, err)
 	}
 	return nil

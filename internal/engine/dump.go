@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/chronygo/chronygo/internal/atomicfile"
 	"github.com/chronygo/chronygo/pkg/discipline/sourcestats"
 )
 
@@ -44,7 +45,7 @@ func (e *Engine) Dump() error {
 			errs = append(errs, err)
 			continue
 		}
-		if err := os.WriteFile(e.dumpPath(s), b.Bytes(), 0o644); err != nil {
+		if err := atomicfile.Write(e.dumpPath(s), b.Bytes(), 0o644); err != nil {
 			errs = append(errs, fmt.Errorf("writing dump file: %w", err))
 		}
 	}

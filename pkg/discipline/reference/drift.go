@@ -3,9 +3,9 @@ package reference
 import (
 	"errors"
 	"fmt"
+	"github.com/chronygo/chronygo/internal/atomicfile"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -67,25 +67,11 @@ func (d DriftFile) Load() (float64, float64, error) {
 	return f, s, nil
 }
 
-// Save implements DriftStore.
+// Save implements DriftStore. The file is replaced atomically, so a failed
+// write keeps the previous one.
 func (d DriftFile) Save(freqPPM, skewPPM float64) error {
-	tmp := d.Path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("driftfile %s: %w", tmp, err)
-	}
-	_, werr := f.WriteString(FormatDrift(freqPPM, skewPPM))
-	cerr := f.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("driftfile %s: %w", tmp, werr)
-	}
-	if err := os.Rename(tmp, d.Path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("driftfile %s: rename to %s: %w", tmp, filepath.Base(d.Path), err)
+	if err := atomicfile.Write(d.Path, []byte(FormatDrift(freqPPM, skewPPM)), 0o644); err != nil {
+		return fmt.Errorf("driftfile: %w", err)
 	}
 	return nil
 }
