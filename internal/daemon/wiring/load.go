@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -226,6 +227,11 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 	ntp.cfg.Reference = &w.ref
 	ntp.cfg.Log = r.Log
 	ntp.cfg.OpenAlways = hasPeers(w.cfg)
+	workers, err := server.ParseWorkers(os.Getenv(server.WorkersEnv))
+	if err != nil {
+		return comps, fmt.Errorf("%s: %w", server.WorkersEnv, err)
+	}
+	ntp.cfg.Workers = workers
 	maint := &maintenance{keyFile: w.cfg.KeyFile, log: r.Log}
 	if w.cfg.KeyFile != "" {
 		keys := loadKeys(w.cfg.KeyFile, r.Log)

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"cmp"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -126,7 +129,9 @@ func newBucket(rl RateLimit) bucket {
 
 // record is the log of one client address.
 type record struct {
-	addr           netip.Addr
+	addr netip.Addr
+	// created orders records by first appearance for chronyc clients.
+	created        uint64
 	lastHit        [numServices]uint32
 	hits           [numServices]uint32
 	drops          [numServices]uint16
@@ -163,6 +168,8 @@ type ClientLog struct {
 	// cmdRnd serves LogCommand, whose callers have no Random of their own.
 	cmdMu  sync.Mutex
 	cmdRnd *Random
+	// nextCreated numbers new records in order of appearance.
+	nextCreated atomic.Uint64
 }
 
 // NewClientLog creates a client log. tsOffset (any value) randomises the
@@ -271,7 +278,7 @@ func (c *ClientLog) getRecord(s int, addr netip.Addr) *record {
 	if oldest.addr.IsValid() && c.stats != nil {
 		c.stats.LogDrops.Add(1)
 	}
-	*oldest = record{addr: addr, ntpTimeoutRate: invalidRate}
+	*oldest = record{addr: addr, created: c.nextCreated.Add(1), ntpTimeoutRate: invalidRate}
 	for i := range oldest.rate {
 		oldest.tokens[i] = c.buckets[i].maxTokens
 		oldest.rate[i] = invalidRate
@@ -340,7 +347,15 @@ func (c *ClientLog) update(svc Service, r *record, now uint32) {
 // service's rate limit; rnd supplies random bits for the leak and KoD
 // decisions. It returns LimitPass when the log is disabled.
 func (c *ClientLog) Access(svc Service, addr netip.Addr, now time.Time, rnd *Random) Limit {
-	if c.stats != nil {
+	return c.access(svc, addr, now, rnd, nil)
+}
+
+// access is Access counting the hit in hits (nil: the log's Stats).
+func (c *ClientLog) access(svc Service, addr netip.Addr, now time.Time, rnd *Random, hits *atomic.Uint64) Limit {
+	switch {
+	case hits != nil:
+		hits.Add(1)
+	case c.stats != nil:
 		c.stats.hits[svc].Add(1)
 	}
 	if !c.active || !addr.IsValid() {
@@ -454,13 +469,56 @@ func (c *ClientLog) NumIndices() int {
 	return c.maxSize
 }
 
-// Report returns the report of the record at index when it is in use and has
-// at least minHits hits of some service (any record when minHits is 0);
-// reset clears its hit and drop counters afterwards.
+// Report returns the report of the record at index, counted in the order
+// the records were created, when it exists and has at least minHits hits of
+// some service (any record when minHits is 0); reset clears its hit and drop
+// counters afterwards.
 func (c *ClientLog) Report(index int, reset bool, minHits uint32, now time.Time) (ClientReport, bool) {
-	if !c.active || index < 0 || index >= c.maxSize {
+	order := c.creationOrder()
+	if index < 0 || index >= len(order) {
 		return ClientReport{}, false
 	}
+	return c.reportAt(order[index], reset, minHits, now)
+}
+
+// creationOrder returns the storage positions of the records in use, oldest
+// first. chronyd lists its clients in order of appearance while its table
+// is small; chronygo keeps that order whatever the log's size.
+func (c *ClientLog) creationOrder() []int {
+	if !c.active {
+		return nil
+	}
+	type entry struct {
+		created uint64
+		pos     int
+	}
+	var entries []entry
+	for s := range c.slots {
+		mu := &c.locks[s%lockStripes]
+		mu.Lock()
+		if slot := c.slots[s]; slot != nil {
+			for i := range slot {
+				if slot[i].addr.IsValid() {
+					entries = append(entries, entry{slot[i].created, s*slotSize + i})
+				}
+			}
+		}
+		mu.Unlock()
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return cmp.Compare(a.created, b.created) })
+	order := make([]int, len(entries))
+	for i, e := range entries {
+		order[i] = e.pos
+	}
+	return order
+}
+
+// reportAt is Report for the record at storage position pos.
+func (c *ClientLog) reportAt(pos int, reset bool, minHits uint32, now time.Time) (ClientReport, bool) {
+	if !c.active || pos < 0 || pos >= c.maxSize {
+		return ClientReport{}, false
+	}
+	index := pos
 	s := index / slotSize
 	mu := &c.locks[s%lockStripes]
 	mu.Lock()
@@ -510,11 +568,17 @@ func (c *ClientLog) Report(index int, reset bool, minHits uint32, now time.Time)
 // (see Report), and the index to continue from.
 func (c *ClientLog) Clients(first, n int, reset bool, minHits uint32, now time.Time) ([]ClientReport, int) {
 	var out []ClientReport
+	order := c.creationOrder()
 	i := max(first, 0)
-	for ; i < c.maxSize && len(out) < n; i++ {
-		if rep, ok := c.Report(i, reset, minHits, now); ok {
+	for ; i < len(order) && len(out) < n; i++ {
+		if rep, ok := c.reportAt(order[i], reset, minHits, now); ok {
 			out = append(out, rep)
 		}
+	}
+	if i >= len(order) {
+		// Past the last record: the whole index space was walked, as
+		// chronyd's next index says at the end of its table.
+		i = max(i, c.maxSize)
 	}
 	return out, i
 }

@@ -28,6 +28,10 @@ const txRingSize = 1024
 // maxErrQueueReads bounds the error queue messages read per wakeup.
 const maxErrQueueReads = 256
 
+// maxEmptyDrains is the number of error queue reads that may find nothing
+// before the requested transmit timestamps still missing are given up.
+const maxEmptyDrains = 8
+
 // txRingEntry maps a transmit timestamp ID (SOF_TIMESTAMPING_OPT_ID) to
 // the receive timestamp that keys the response in the TxMemory.
 type txRingEntry struct {
@@ -60,14 +64,23 @@ type worker struct {
 
 	txKeys []wire.Timestamp
 	txRing [txRingSize]txRingEntry
-	// txNext is the OPT_ID of the next datagram sent; txTimestamps is true
-	// when the kernel timestamps transmissions.
+	// txNext is the OPT_ID of the next timestamped datagram sent;
+	// txTimestamps is true when the kernel timestamps transmissions, and
+	// txPerPacket when only the datagrams that ask for it (interleaved
+	// candidates) are timestamped.
 	txNext       uint32
 	txTimestamps bool
-	errHdr       unix.Msghdr
-	errIov       unix.Iovec
-	errBuf       []byte
-	errOOB       []byte
+	txPerPacket  bool
+	// txPending counts requested transmit timestamps not yet read from
+	// the error queue (txPerPacket); the queue is read only when it is
+	// not zero. txEmptyDrains counts reads that found nothing since the
+	// last timestamp, to give up on timestamps that never come.
+	txPending     int
+	txEmptyDrains int
+	errHdr        unix.Msghdr
+	errIov        unix.Iovec
+	errBuf        []byte
+	errOOB        []byte
 
 	nRecv   int
 	recvErr error
@@ -85,16 +98,13 @@ func newWorker(s *Server, addr netip.AddrPort, ipv4 bool) (*worker, error) {
 		network = "udp4"
 	}
 	var sockErr error
-	txTimestamps := false
+	var ts timestamping
 	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
 		err := c.Control(func(fd uintptr) {
 			sockErr = setServerSockopts(int(fd), ipv4, s.cfg.DSCP, s.cfg.BindDevice)
-			// Kernel transmit timestamps, identified by a counter,
-			// refine the transmit times of interleaved mode. Without
-			// them the daemon's own readings are used.
-			txTimestamps = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING,
-				unix.SOF_TIMESTAMPING_TX_SOFTWARE|unix.SOF_TIMESTAMPING_SOFTWARE|
-					unix.SOF_TIMESTAMPING_OPT_ID|unix.SOF_TIMESTAMPING_OPT_TSONLY) == nil
+			if sockErr == nil {
+				ts, sockErr = enableTimestamping(int(fd))
+			}
 		})
 		if err != nil {
 			return err
@@ -133,7 +143,8 @@ func newWorker(s *Server, addr netip.AddrPort, ipv4 bool) (*worker, error) {
 		errBuf:  make([]byte, 64),
 		errOOB:  make([]byte, oobSize),
 
-		txTimestamps: txTimestamps,
+		txTimestamps: ts != timestampRxOnly,
+		txPerPacket:  ts == timestampPerPacket,
 	}
 	w.errIov.Base = &w.errBuf[0]
 	w.errIov.SetLen(len(w.errBuf))
@@ -170,7 +181,6 @@ func setServerSockopts(fd int, ipv4 bool, dscp int, device string) error {
 	}{
 		{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1, "SO_REUSEADDR"},
 		{unix.SOL_SOCKET, unix.SO_REUSEPORT, 1, "SO_REUSEPORT"},
-		{unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"},
 		{unix.IPPROTO_IP, unix.IP_FREEBIND, 1, "IP_FREEBIND"},
 	}
 	if ipv4 {
@@ -216,9 +226,16 @@ func (w *worker) close() {
 	w.closeMu.Do(func() { _ = w.conn.Close() })
 }
 
+// The socket calls of the serving loop never block (MSG_DONTWAIT; waiting
+// is the runtime poller's job), so they are made as raw system calls:
+// telling the scheduler about each one would let its monitor hand the
+// processor to another thread whenever loopback delivery makes a call last
+// a few tens of microseconds, and the resulting thread wakeups cost more
+// than the calls themselves.
+
 // recv is the body of one recvmmsg; it returns false to wait for data.
 func (w *worker) recv(fd uintptr) bool {
-	if w.txTimestamps {
+	if w.txTimestamps && (!w.txPerPacket || w.txPending > 0) {
 		w.drainErrQueue(fd)
 	}
 	for i := range w.rxHdrs {
@@ -227,7 +244,7 @@ func (w *worker) recv(fd uintptr) bool {
 		w.rxHdrs[i].Hdr.Flags = 0
 		w.rxHdrs[i].Len = 0
 	}
-	n, _, errno := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rxHdrs[0])),
+	n, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&w.rxHdrs[0])),
 		uintptr(len(w.rxHdrs)), unix.MSG_DONTWAIT, 0, 0)
 	if errno == unix.EAGAIN || errno == unix.EINTR {
 		return false
@@ -246,7 +263,7 @@ func (w *worker) recv(fd uintptr) bool {
 func (w *worker) send(fd uintptr) bool {
 	start := 0
 	for tries := 0; start < w.nOut && tries <= w.nOut; tries++ {
-		n, _, errno := unix.Syscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.txHdrs[start])),
+		n, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&w.txHdrs[start])),
 			uintptr(w.nOut-start), unix.MSG_DONTWAIT, 0, 0)
 		switch {
 		case errno == unix.EAGAIN:
@@ -320,6 +337,7 @@ func (w *worker) run() {
 			}
 			continue
 		}
+		w.s.shared.Stats.Received.Add(uint64(w.nRecv))
 		now := clock()
 		snap := w.s.cfg.Reference.Load()
 		w.nOut = 0
@@ -336,8 +354,6 @@ func (w *worker) run() {
 
 // handleOne serves the i-th received datagram, queueing any response.
 func (w *worker) handleOne(i int, now time.Time, snap *discipline.ReferenceSnapshot) {
-	st := w.s.shared.Stats
-	st.Received.Add(1)
 	h := &w.rxHdrs[i]
 	length := int(h.Len)
 	if h.Hdr.Flags&unix.MSG_TRUNC != 0 {
@@ -361,7 +377,11 @@ func (w *worker) handleOne(i int, now time.Time, snap *discipline.ReferenceSnaps
 		w.txNames[j] = w.rxNames[i]
 		w.txKeys[j] = w.resp.SavedRx()
 		w.txHdrs[j].Hdr.Namelen = h.Hdr.Namelen
-		w.txHdrs[j].Hdr.SetControllen(putPktinfo(w.txOOB[j], w.ipv4, dst, ifindex))
+		oob := putPktinfo(w.txOOB[j], w.ipv4, dst, ifindex)
+		if w.txPerPacket && w.txKeys[j] != 0 {
+			oob += putTxRequest(w.txOOB[j][oob:])
+		}
+		w.txHdrs[j].Hdr.SetControllen(oob)
 		if w.txHdrs[j].Hdr.Controllen == 0 {
 			w.txHdrs[j].Hdr.Control = nil
 		} else {
@@ -405,6 +425,13 @@ func cmsgAlign(n int) int { return (n + unix.SizeofPtr - 1) &^ (unix.SizeofPtr -
 func parseControl(b []byte) (rx time.Time, src TimestampSource, dst netip.Addr, ifindex uint32) {
 	forEachCmsg(b, func(level, typ int32, data []byte) {
 		switch {
+		case level == unix.SOL_SOCKET && typ == unix.SCM_TIMESTAMPING && unix.SizeofPtr == 8 && len(data) >= 16:
+			// The software timestamp is the first of three.
+			sec := int64(binary.NativeEndian.Uint64(data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
+			if sec != 0 || nsec != 0 {
+				rx, src = time.Unix(sec, nsec), TimestampKernel
+			}
 		case level == unix.SOL_SOCKET && typ == unix.SCM_TIMESTAMPNS:
 			if unix.SizeofPtr == 8 && len(data) >= 16 {
 				sec := int64(binary.NativeEndian.Uint64(data[0:8]))
@@ -464,10 +491,15 @@ func putPktinfo(b []byte, ipv4 bool, dst netip.Addr, ifindex uint32) int {
 // recordSent notes the transmit timestamp ID of one sent datagram and the
 // key of its response in the TxMemory (0 when it needs no timestamp).
 func (w *worker) recordSent(rx wire.Timestamp) {
+	if !w.txTimestamps || (w.txPerPacket && rx == 0) {
+		// The kernel counts only the datagrams it timestamps.
+		return
+	}
 	id := w.txNext
 	w.txNext++
-	if w.txTimestamps {
-		w.txRing[id&(txRingSize-1)] = txRingEntry{id: id, rx: rx}
+	w.txRing[id&(txRingSize-1)] = txRingEntry{id: id, rx: rx}
+	if w.txPerPacket {
+		w.txPending++
 	}
 }
 
@@ -480,14 +512,24 @@ func (w *worker) drainErrQueue(fd uintptr) {
 		w.errHdr.Namelen = 0
 		w.errHdr.SetControllen(oobSize)
 		w.errHdr.Flags = 0
-		_, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&w.errHdr)),
+		_, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&w.errHdr)),
 			unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 		if errno != 0 {
+			if i == 0 && w.txPending > 0 {
+				w.txEmptyDrains++
+				if w.txEmptyDrains > maxEmptyDrains {
+					w.txPending, w.txEmptyDrains = 0, 0
+				}
+			}
 			return
 		}
+		w.txEmptyDrains = 0
 		ts, id, ok := parseTxTimestamp(w.errOOB[:controlLen(&w.errHdr)])
 		if !ok {
 			continue
+		}
+		if w.txPending > 0 {
+			w.txPending--
 		}
 		e := w.txRing[id&(txRingSize-1)]
 		if e.id != id || e.rx == 0 {
@@ -497,6 +539,9 @@ func (w *worker) drainErrQueue(fd uintptr) {
 			snap = w.s.cfg.Reference.Load()
 		}
 		w.s.shared.Tx.UpdateTx(e.rx, snap.Cook(ts), TimestampKernel)
+		if w.txPerPacket && w.txPending == 0 {
+			return
+		}
 	}
 }
 

@@ -158,8 +158,19 @@ func TestParseControlAndPktinfo(t *testing.T) {
 }
 
 func TestLoopbackInterleavedKernelTx(t *testing.T) {
-	srv := startLoopback(t, []string{"allow 127.0.0.1"}, nil)
-	target := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), srv.LocalAddrs()[0].Port())
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		t.Run(host, func(t *testing.T) { testInterleavedKernelTx(t, netip.MustParseAddr(host)) })
+	}
+}
+
+func testInterleavedKernelTx(t *testing.T, host netip.Addr) {
+	srv := startLoopback(t, []string{"allow " + host.String()}, nil)
+	addrs := srv.LocalAddrs()
+	if len(addrs) == 0 && host.Is6() {
+		t.Skip("no IPv6 loopback")
+	}
+	require.Len(t, addrs, 1)
+	target := netip.AddrPortFrom(host, addrs[0].Port())
 	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(target))
 	require.NoError(t, err)
 	defer c.Close()
@@ -200,6 +211,7 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		{Port: 70000},
 		{Port: -2},
 		{Port: 123, DSCP: 64},
+		{Port: 123, Workers: 2000},
 		{Port: 123, ClientLog: ClientLogConfig{Disabled: true, NTP: RateLimit{Enabled: true}}},
 	}
 	for _, cfg := range tests {

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/chronygo/chronygo/pkg/discipline"
@@ -68,8 +69,13 @@ const (
 // Responder builds the server's responses. Each worker has its own (it owns
 // random state and scratch space); they share a *Shared.
 type Responder struct {
-	shared  *Shared
-	rnd     *Random
+	shared *Shared
+	rnd    *Random
+	// shard takes this responder's per-response counters; logHits is
+	// true when the client log counts its hits there too (it shares the
+	// responder's Stats).
+	shard   *statShard
+	logHits bool
 	pkt     protocol.Packet
 	info    wire.Info
 	savedRx wire.Timestamp
@@ -82,7 +88,12 @@ func (r *Responder) SavedRx() wire.Timestamp { return r.savedRx }
 
 // NewResponder returns a responder over shared state using rnd.
 func NewResponder(shared *Shared, rnd *Random) *Responder {
-	return &Responder{shared: shared, rnd: rnd}
+	r := &Responder{shared: shared, rnd: rnd, shard: &statShard{}}
+	if shared.Stats != nil {
+		r.shard = shared.Stats.newShard()
+		r.logHits = shared.Log != nil && shared.Log.stats == shared.Stats
+	}
+	return r
 }
 
 // maxFuzzTries bounds the loops that redraw a fuzzed timestamp.
@@ -149,7 +160,11 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 		return 0, VerdictDrop, DropControl
 	}
 
-	limit := r.shared.Log.Access(ServiceNTP, addr, req.RxRaw, r.rnd)
+	var hits *atomic.Uint64
+	if r.logHits {
+		hits = &r.shard.ntpHits
+	}
+	limit := r.shared.Log.access(ServiceNTP, addr, req.RxRaw, r.rnd, hits)
 	if limit == LimitDrop {
 		st.CountDrop(DropRateLimit)
 		return 0, VerdictDrop, DropRateLimit
@@ -194,12 +209,12 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 		st.AuthHits.Add(1)
 	}
 	if req.RxSource < numTimestampSources {
-		st.rxTimestamps[req.RxSource].Add(1)
+		r.shard.rxTimestamps[req.RxSource].Add(1)
 	}
 	if interleaved {
-		st.txTimestamps[prevTxSrc].Add(1)
+		r.shard.txTimestamps[prevTxSrc].Add(1)
 	} else {
-		st.txTimestamps[TimestampDaemon].Add(1)
+		r.shard.txTimestamps[TimestampDaemon].Add(1)
 	}
 
 	poll := max(r.shared.Log.MinPoll(), int(p.Poll))
@@ -299,7 +314,7 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 	if kod != 0 {
 		st.KoDSent.Add(1)
 	}
-	st.Responses.Add(1)
+	r.shard.responses.Add(1)
 	return n, VerdictRespond, DropNone
 }
 

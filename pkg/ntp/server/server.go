@@ -7,10 +7,14 @@
 // verdict and a response, using the shared access table, client log
 // (chronyc clients, rate limiting with KoD RATE), interleaved-mode transmit
 // timestamp memory and counters (chronyc serverstats). The I/O shell (Start)
-// runs one SO_REUSEPORT socket per worker and address family; each worker
-// reads a batch with recvmmsg (kernel receive timestamps from
-// SO_TIMESTAMPNS), builds the responses and sends them with sendmmsg on the
-// same goroutine, without allocating per packet.
+// runs one SO_REUSEPORT socket per worker and address family (by default
+// one worker per two CPUs, see DefaultWorkers; a classic BPF program steers
+// each client address to one worker); each worker reads a batch with
+// recvmmsg (kernel receive timestamps from SO_TIMESTAMPING), builds the
+// responses and sends them with sendmmsg on the same goroutine, without
+// allocating per packet. As chronyd does, it asks the kernel for a transmit
+// timestamp only for the responses that an interleaved client may ask about,
+// and reads the socket's error queue only while such timestamps are due.
 package server
 
 import (
@@ -19,6 +23,8 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +55,7 @@ type Config struct {
 	// DSCP is the dscp directive (0..63).
 	DSCP int
 	// Workers is the number of sockets per family and goroutines reading
-	// them (0: runtime.NumCPU()).
+	// them (0: DefaultWorkers(runtime.NumCPU())).
 	Workers int
 	// BatchSize is the number of datagrams read or sent per system call
 	// (0: 32).
@@ -73,6 +79,40 @@ type Config struct {
 	Clock func() time.Time
 	// Log receives the server's log messages (nil: the standard logger).
 	Log logrus.FieldLogger
+}
+
+// DefaultWorkers is the number of workers (sockets per family) used when
+// Config.Workers is 0, for a machine with ncpu usable CPUs.
+// Half the CPUs, at least one: most of the cost of a reply is the kernel's
+// (receive and send paths, loopback or NIC softirq work, which the
+// clients' and other processes' CPUs share), so a worker per CPU makes the
+// workers compete with that work and with each other for the client log
+// and counters. On a 2-CPU machine this is one worker, like chronyd's
+// single thread, which measured cheaper per reply than two.
+func DefaultWorkers(ncpu int) int {
+	return max(1, ncpu/2)
+}
+
+// WorkersEnv is the environment variable through which the daemon lets an
+// administrator set Config.Workers (chrony.conf has no such directive); see
+// ParseWorkers.
+const WorkersEnv = "CHRONYGO_NTP_WORKERS"
+
+// maxWorkers bounds Config.Workers.
+const maxWorkers = 1024
+
+// ParseWorkers parses a number of server workers as given in WorkersEnv:
+// "" or "auto" is 0 (DefaultWorkers), otherwise a number from 1 to 1024.
+func ParseWorkers(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.EqualFold(s, "auto") {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxWorkers {
+		return 0, fmt.Errorf("invalid number of NTP server workers %q (1-%d or auto)", s, maxWorkers)
+	}
+	return n, nil
 }
 
 // Server is a running NTP server.
@@ -110,7 +150,7 @@ func NewShared(cfg *Config, stats *Stats) *Shared {
 // serve cmdmon).
 func Start(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.NumCPU()
+		cfg.Workers = DefaultWorkers(runtime.NumCPU())
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 32
@@ -123,6 +163,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.Reference == nil {
 		cfg.Reference = &atomic.Pointer[discipline.ReferenceSnapshot]{}
+	}
+	if cfg.Workers > maxWorkers {
+		return nil, fmt.Errorf("invalid number of NTP server workers %d", cfg.Workers)
 	}
 	if cfg.Port < -1 || cfg.Port > 65535 {
 		return nil, fmt.Errorf("invalid NTP port %d", cfg.Port)
@@ -216,6 +259,17 @@ func (s *Server) openFamily(ipv4 bool) ([]*worker, error) {
 		}
 		ws = append(ws, w)
 		port = w.local.Port()
+	}
+	if len(ws) > 1 {
+		// Without steering the kernel spreads the datagrams by a hash
+		// of addresses and ports, which also works.
+		var err error
+		if cerr := ws[0].raw.Control(func(fd uintptr) { err = attachSteering(int(fd), ipv4, len(ws)) }); cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			s.cfg.Log.WithError(err).Debug("NTP server sockets not steered by client address")
+		}
 	}
 	for _, w := range ws {
 		s.wg.Add(1)

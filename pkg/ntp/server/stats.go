@@ -95,6 +95,29 @@ type Stats struct {
 	malformed    [wire.NumDecodeReasons]atomic.Uint64
 	// timestamps is the number of saved interleaved-mode timestamps.
 	timestamps atomic.Int64
+	// shards hold the counters that every response updates, one shard
+	// per responder (round robin), so that workers on different CPUs do
+	// not write to the same cache line; Snapshot sums them.
+	shards    [statShards]statShard
+	nextShard atomic.Uint32
+}
+
+// statShards is the number of counter shards.
+const statShards = 16
+
+// statShard is one responder's share of the per-response counters, padded
+// to its own cache lines.
+type statShard struct {
+	ntpHits      atomic.Uint64
+	responses    atomic.Uint64
+	rxTimestamps [numTimestampSources]atomic.Uint64
+	txTimestamps [numTimestampSources]atomic.Uint64
+	_            [128 - 8*(2+2*numTimestampSources)]byte
+}
+
+// newShard returns the shard of a new responder.
+func (s *Stats) newShard() *statShard {
+	return &s.shards[(s.nextShard.Add(1)-1)%statShards]
 }
 
 // CountDrop records a packet dropped for reason d.
@@ -153,6 +176,17 @@ func (s *Stats) Snapshot() StatsSnapshot {
 		SendErrors:         s.SendErrors.Load(),
 		DropsByReason:      map[string]uint64{},
 		MalformedByReason:  map[string]uint64{},
+	}
+	for i := range s.shards {
+		h := &s.shards[i]
+		out.NTPHits += h.ntpHits.Load()
+		out.Responses += h.responses.Load()
+		out.NTPDaemonRx += h.rxTimestamps[TimestampDaemon].Load()
+		out.NTPDaemonTx += h.txTimestamps[TimestampDaemon].Load()
+		out.NTPKernelRx += h.rxTimestamps[TimestampKernel].Load()
+		out.NTPKernelTx += h.txTimestamps[TimestampKernel].Load()
+		out.NTPHwRx += h.rxTimestamps[TimestampHardware].Load()
+		out.NTPHwTx += h.txTimestamps[TimestampHardware].Load()
 	}
 	for d := Drop(1); d < numDrops; d++ {
 		if v := s.dropped[d].Load(); v > 0 {
