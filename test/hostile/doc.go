@@ -19,8 +19,7 @@
 //     saves on a full tmpfs.
 //
 // Every flood is bounded in packets and time. The daemon is built from
-// ./cmd/chronygo in TestMain. A feature the daemon does not provide yet (or
-// a known defect reported to its owner) makes its test skip with a precise
-// message, or fail when CHRONYGO_STRICT=1. Tests needing root or the stock
+// ./cmd/chronygo in TestMain. A feature the daemon lacks, or a defect, makes
+// its test fail with a precise message. Tests needing root or the stock
 // chronyd/chronyc skip without them, and fail instead when CI=true.
 package hostile
