@@ -20,7 +20,7 @@ LDFLAGS    := -X github.com/chronygo/chronygo/internal/daemon.Version=$(VERSION)
 
 help: ## List the targets
 	@echo "chronygo make targets:"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-27s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z0-9_-]*:.*## / {printf "  %-27s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 build: ## Build bin/chronygo and bin/chronygoc (pure Go, version from git describe)
 	@mkdir -p $(BIN)

@@ -181,14 +181,6 @@ func (d *daemon) run(ctx context.Context, load Loader) (int, error) {
 		d.log.Warnf("System call filter (-F %d) is not supported by chronygo and was not applied", d.opts.FilterLevel)
 	}
 	d.logUnsupported()
-	for _, o := range []struct {
-		set  bool
-		flag string
-	}{{d.opts.Restarted, "-R"}, {d.opts.InitFromRTC, "-s"}} {
-		if o.set {
-			d.log.Warnf("Option %s is not supported by chronygo yet and is ignored", o.flag)
-		}
-	}
 
 	if err := SystemdNotify(d.proc.NotifySocket, NotifyReady); err != nil {
 		return 1, err

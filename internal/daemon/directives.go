@@ -98,16 +98,19 @@ func DirectiveTable() []DirectiveStatus {
 		"reselectdist", "stratumweight",
 		// System clock.
 		"corrtimeratio", "driftfile", "fallbackdrift", "makestep", "maxchange",
-		"maxupdateskew", "logchange")...)
+		"maxupdateskew", "logchange", "leapsecmode", "leapsectz", "leapseclist")...)
 	rows = append(rows, acted("pkg/ntp/clientio", "acquisitionport", "bindacqaddress", "bindacqdevice")...)
 	rows = append(rows, acted("pkg/discipline/clock", "clockprecision", "maxclockerror", "maxdrift", "maxslewrate")...)
 	rows = append(rows,
-		DirectiveStatus{Name: "peer", Support: Partial, By: "internal/daemon/wiring", Note: "no authentication (key); a peer given by name is known only after the first packet sent to it"},
+		DirectiveStatus{Name: "peer", Support: Partial, By: "internal/daemon/wiring", Note: "a peer given by name is known only after the first packet sent to it"},
 		DirectiveStatus{Name: "rtcsync", Support: Partial, By: "pkg/discipline/clock", Note: "kernel 11-minute mode through the clock's sync status; not with -x"},
-		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements and rawmeasurements; statistics, selection, rtc, refclocks and tempcomp not written"},
+		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements, rawmeasurements, statistics and selection; rtc, refclocks and tempcomp not written"},
 		DirectiveStatus{Name: "logbanner", Support: ActedOn, By: "internal/daemon/wiring"},
-		DirectiveStatus{Name: "keyfile", Support: Partial, By: "pkg/ntp/server", Note: "answers authenticated requests; sources with key are not authenticated yet"},
-		DirectiveStatus{Name: "leapsecmode", Support: Partial, By: "internal/engine", Note: "without a leap second table (leapsectz, leapseclist) only the sources' leap bits are used"},
+		DirectiveStatus{Name: "keyfile", Support: ActedOn, By: "internal/daemon/wiring", Note: "answers authenticated requests and authenticates sources and peers with key; chronyc rekey reloads it"},
+		DirectiveStatus{Name: "rtcdevice", Support: Partial, By: "internal/daemon/wiring", Note: "read only by -s; the RTC is not tracked"},
+		DirectiveStatus{Name: "rtconutc", Support: Partial, By: "internal/daemon/wiring", Note: "used only by -s"},
+		DirectiveStatus{Name: "hwclockfile", Support: Partial, By: "internal/daemon/wiring", Note: "its LOCAL/UTC setting is used only by -s"},
+		DirectiveStatus{Name: "rtcfile", Support: Partial, By: "internal/daemon/wiring", Note: "its coefficients are used by -s; the file is never updated"},
 	)
 	rows = append(rows, parsed(
 		// Time sources.
@@ -115,7 +118,7 @@ func DirectiveTable() []DirectiveStatus {
 		"ntsaeads", "ntsdumpdir", "ntsrefresh", "ntstrustedcerts",
 		"nosystemcert", "nocerttimecheck",
 		// System clock.
-		"leapsectz", "leapseclist", "smoothtime",
+		"smoothtime",
 		// NTP server.
 		"broadcast", "ntpsigndsocket", "ntsport", "ntsservercert",
 		"ntsserverkey", "ntsprocesses", "maxntsconnections", "ntsntpserver", "ntsrotate",
@@ -123,7 +126,7 @@ func DirectiveTable() []DirectiveStatus {
 		// Command and monitoring access.
 		"bindcmddevice",
 		// Real-time clock.
-		"hwclockfile", "rtcautotrim", "rtcdevice", "rtcfile", "rtconutc",
+		"rtcautotrim",
 		// Logging.
 		"mailonchange",
 		// Miscellaneous.

@@ -15,6 +15,7 @@ import (
 	"github.com/chronygo/chronygo/pkg/discipline/manual"
 	"github.com/chronygo/chronygo/pkg/discipline/reference"
 	"github.com/chronygo/chronygo/pkg/discipline/selection"
+	"github.com/chronygo/chronygo/pkg/ntp/auth"
 	"github.com/chronygo/chronygo/pkg/ntp/pool"
 	"github.com/chronygo/chronygo/pkg/ntp/source"
 )
@@ -67,6 +68,16 @@ type Options struct {
 	// TrackingLog, when not nil, receives tracking.log lines
 	// (reference.TrackingLogHeader is their header).
 	TrackingLog func(line string)
+	// Keys is the keyfile's key set for the sources' key option (nil
+	// when there is no keyfile); SetKeys replaces it (chronyc rekey).
+	Keys *auth.KeySet
+	// Leap is the leap second database of leapsectz or leapseclist
+	// (reference.LoadLeapSource); nil when none is configured.
+	Leap reference.LeapSource
+	// StatisticsLog and SelectionLog, when not nil, receive the lines of
+	// statistics.log and selection.log (`log statistics`, `log
+	// selection`).
+	StatisticsLog, SelectionLog func(line string)
 }
 
 // Engine holds the whole timing state of the daemon. Every method must be
@@ -122,6 +133,11 @@ type Engine struct {
 	// manual is the manual time input (settime), made on first use by
 	// manualInput.
 	manual *manual.Input
+	// keys is the key set given to new sources (keys.go).
+	keys *auth.KeySet
+	// statsLog and selLog receive statistics.log and selection.log lines
+	// (logs.go).
+	statsLog, selLog func(string)
 }
 
 // Counters are the engine's activity counters (for tests and chronyc).
@@ -170,6 +186,8 @@ func New(opts Options) (*Engine, error) {
 		snapshot:  opts.Snapshot,
 		reload:    opts.Reload,
 		measLog:   opts.MeasurementLog,
+		keys:      opts.Keys,
+		statsLog:  opts.StatisticsLog,
 	}
 	now := e.clk.ReadCooked()
 	drift := opts.Drift
@@ -178,11 +196,13 @@ func New(opts Options) (*Engine, error) {
 	}
 	refOpts := referenceOptions(e.cfg, drift, e.log, e.rng)
 	refOpts.TrackingLog = opts.TrackingLog
+	refOpts.Leap = opts.Leap
 	e.ref = reference.New(now, e.clk, refOpts)
 	if opts.Mode != reference.ModeNormal {
 		e.ref.SetMode(opts.Mode)
 	}
 	e.sel = selection.New(selectionOptions(e.cfg))
+	e.setSelectionLog(opts.SelectionLog)
 	e.names = pool.NewManager(pool.Config{
 		Family:  poolFamily(opts.Family),
 		Refresh: refreshInterval(e.cfg),
@@ -542,6 +562,7 @@ func (e *Engine) logAt(level logrus.Level, msg string) {
 // applySelection carries out what a selection asked for.
 func (e *Engine) applySelection(res selection.Result) {
 	e.logEvents(res.Events)
+	e.writeSelectionLog(res.SelectionLog)
 	now := e.now()
 	if u := res.Update; u != nil {
 		r := e.ref.SetReference(now, reference.Update{

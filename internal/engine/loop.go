@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // ErrLoopStopped is returned when an input is offered to a loop that has
@@ -18,6 +20,12 @@ type Loop struct {
 	mu     sync.Mutex
 	closed bool
 	done   chan struct{}
+	// own is held by whoever runs an input: Run, or TryRun on its
+	// caller's goroutine; running is set once Run has begun.
+	own     sync.Mutex
+	running atomic.Bool
+	// timers, if set, is serviced by Run itself.
+	timers *LoopScheduler
 }
 
 // NewLoop returns a loop whose input queue holds up to depth pending inputs.
@@ -83,10 +91,40 @@ func (l *Loop) Call(ctx context.Context, fn func()) error {
 	}
 }
 
+// TryRun runs fn at once on the calling goroutine when the running loop is
+// idle (no input queued or running) and reports whether it did; otherwise
+// the caller uses Call. fn holds the loop's ownership meanwhile, so it never
+// runs concurrently with another input, as with Call, but without the two
+// goroutine handoffs (chronyc requests answered this way are about twice
+// as fast).
+func (l *Loop) TryRun(fn func()) bool {
+	if !l.running.Load() || len(l.inputs) > 0 || !l.own.TryLock() {
+		return false
+	}
+	defer l.own.Unlock()
+	l.mu.Lock()
+	closed := l.closed
+	l.mu.Unlock()
+	if closed || len(l.inputs) > 0 {
+		return false
+	}
+	fn()
+	return true
+}
+
+// UseTimers makes Run service s: its due callbacks run on the loop as soon
+// as the single timer of s expires. Call it before Run.
+func (l *Loop) UseTimers(s *LoopScheduler) { l.timers = s }
+
 // Run processes inputs until ctx ends or Stop is called. It must be called
 // once, on the goroutine that is to own the engine.
 func (l *Loop) Run(ctx context.Context) {
 	defer l.markDone()
+	l.running.Store(true)
+	var timerC <-chan time.Time
+	if l.timers != nil {
+		timerC = l.timers.timer.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -94,7 +132,13 @@ func (l *Loop) Run(ctx context.Context) {
 		case <-l.done:
 			return
 		case fn := <-l.inputs:
+			l.own.Lock()
 			fn()
+			l.own.Unlock()
+		case <-timerC:
+			l.own.Lock()
+			l.timers.fire()
+			l.own.Unlock()
 		}
 	}
 }

@@ -62,7 +62,9 @@ func NewService(o ServiceOptions) (*Service, error) {
 	}
 	opts := o.Engine
 	clk := opts.Clock
-	opts.Scheduler = NewRealScheduler(clk.ReadRaw, func(fn func()) { _ = s.loop.Post(fn) })
+	timers := NewLoopScheduler(clk.ReadRaw)
+	s.loop.UseTimers(timers)
+	opts.Scheduler = timers
 	if opts.Resolver == nil && o.Lookup != nil {
 		opts.Resolver = s.Resolver(o.Lookup)
 	}
@@ -81,6 +83,9 @@ func NewService(o ServiceOptions) (*Service, error) {
 
 // call runs fn on the loop, waiting at most the call timeout.
 func (s *Service) call(fn func()) error {
+	if s.loop.TryRun(fn) {
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
 	return s.loop.Call(ctx, fn)

@@ -53,6 +53,8 @@ type sourceEntry struct {
 	// timerAt is the raw deadline of timer and timerPeer its class.
 	timerAt   time.Time
 	timerPeer bool
+	// loggedStats is the last regression written to statistics.log.
+	loggedStats sourcestats.StatisticsRecord
 }
 
 func (s *sourceEntry) stopTimer() { stop(&s.timer) }
@@ -158,6 +160,7 @@ func (e *Engine) selectionConfig(name string, o source.Options, addr netip.Addr)
 		Authenticated: o.Key != 0,
 		Options:       opts,
 		MaxUnreach:    o.MaxUnreach,
+		Rank:          e.configRank(name),
 		Stats:         st,
 	}
 }
@@ -193,7 +196,23 @@ func (e *Engine) addSource(name string, opts source.Options, addr netip.Addr, in
 	}
 	e.nextID++
 	s := &sourceEntry{e: e, id: e.nextID, name: name, opts: opts, pool: inPool, fromDir: e.dirNames[name]}
-	env := source.Env{
+	sm, err := source.New(addr, opts, e.sourceEnv(s))
+	if err != nil {
+		return nil, fmt.Errorf("adding source %s: %w", addr, err)
+	}
+	s.sm = sm
+	s.sel = e.sel.Add(e.selectionConfig(name, opts, addr))
+	e.insertSource(s)
+	if e.started {
+		s.apply(s.sm.Start(e.now()))
+	}
+	return s, nil
+}
+
+// sourceEnv is what the state machine of s is given.
+func (e *Engine) sourceEnv(s *sourceEntry) source.Env {
+	return source.Env{
+		Keys:             e.keys,
 		Stats:            statsView{s},
 		Reference:        e.snapshot.Load,
 		Precision:        e.clk.Precision(),
@@ -201,17 +220,6 @@ func (e *Engine) addSource(name string, opts source.Options, addr netip.Addr, in
 		ServerSocketOpen: e.cfg.Port != 0,
 		Rand:             rand.New(rand.NewPCG(e.rng.Uint64(), e.rng.Uint64())),
 	}
-	sm, err := source.New(addr, opts, env)
-	if err != nil {
-		return nil, fmt.Errorf("adding source %s: %w", addr, err)
-	}
-	s.sm = sm
-	s.sel = e.sel.Add(e.selectionConfig(name, opts, addr))
-	e.sources = append(e.sources, s)
-	if e.started {
-		s.apply(s.sm.Start(e.now()))
-	}
-	return s, nil
 }
 
 // removeSource stops and forgets a source.
@@ -361,6 +369,7 @@ func (e *Engine) accumulate(s *sourceEntry, sample discipline.Sample) {
 	}
 	e.stats.Samples++
 	e.logEvents(e.sel.AccumulateSample(s.sel, sample))
+	e.writeStatisticsLog(s)
 	e.applySelection(e.sel.Select(e.now(), s.sel))
 	// chronyd checks whether a name is due for refreshing on every sample.
 	e.applyNames(e.names.MaybeRefresh(e.now()))

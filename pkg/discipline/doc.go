@@ -3,5 +3,6 @@
 // immutable reference snapshot the engine publishes for the serving path.
 // Its subpackages hold the algorithms: sourcestats (regression and runs
 // test), selection (intersection, combining), reference (tracking, makestep,
-// drift file, leap seconds) and clock (the clock drivers).
+// drift file, leap seconds, local reference, smoothing), manual (manual time
+// input) and clock (the clock drivers).
 package discipline

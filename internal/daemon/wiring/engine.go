@@ -18,6 +18,7 @@ import (
 	"github.com/chronygo/chronygo/pkg/discipline"
 	"github.com/chronygo/chronygo/pkg/discipline/clock"
 	"github.com/chronygo/chronygo/pkg/discipline/reference"
+	"github.com/chronygo/chronygo/pkg/ntp/auth"
 	"github.com/chronygo/chronygo/pkg/ntp/clientio"
 	"github.com/chronygo/chronygo/pkg/ntp/pool"
 	"github.com/chronygo/chronygo/pkg/ntp/source"
@@ -46,7 +47,15 @@ type EngineDeps struct {
 	Clock ClockFactory
 	// Lookup resolves source names (default the system resolver).
 	Lookup pool.Lookup
+	// RTC opens the real-time clock for -s (default SystemRTC).
+	RTC RTCFactory
+	// ZoneinfoDir is where leapsectz looks up time zones (default
+	// /usr/share/zoneinfo).
+	ZoneinfoDir string
 }
+
+// defaultZoneinfoDir is the system's time zone database.
+const defaultZoneinfoDir = "/usr/share/zoneinfo"
 
 // NewEngineFactory returns the EngineFactory of the daemon: the timing
 // engine (internal/engine) on its loop, its client sockets (clientio),
@@ -57,6 +66,12 @@ func NewEngineFactory(deps EngineDeps) EngineFactory {
 	}
 	if deps.Lookup == nil {
 		deps.Lookup = net.DefaultResolver
+	}
+	if deps.RTC == nil {
+		deps.RTC = SystemRTC
+	}
+	if deps.ZoneinfoDir == "" {
+		deps.ZoneinfoDir = defaultZoneinfoDir
 	}
 	return func(in EngineInputs) (Engine, error) { return buildEngine(deps, in) }
 }
@@ -114,6 +129,9 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.Options.InitFromRTC {
+		setInitialTime(clk, cfg, deps.RTC(cfg.RTCDevice, rtcOnUTC(cfg, log)), log)
+	}
 	ec := &engineComponent{
 		log:   log,
 		exit:  r.Exit,
@@ -129,6 +147,10 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 		DSCP:               cfg.DSCP,
 		KernelTxTimestamps: true,
 		Now:                clk.ReadRaw,
+		// Responses go from the socket's reader straight to the loop.
+		Deliver: func(p clientio.Received) {
+			ec.deliver(p.Data, p.Remote, p.Info.Local, p.Info.Time, p.Info.Source)
+		},
 	})
 	logs, err := openLogFiles(cfg)
 	if err != nil {
@@ -154,6 +176,10 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 			Reload:         r.Options.Reload,
 			MeasurementLog: logs.measurement,
 			TrackingLog:    logs.tracking,
+			StatisticsLog:  logs.statistics,
+			SelectionLog:   logs.selection,
+			Keys:           in.maint.currentKeys(),
+			Leap:           reference.LoadLeapSource(cfg.LeapSecTZ, cfg.LeapSecList, deps.ZoneinfoDir, log),
 		},
 		Fallback:   in.Fallback,
 		OnShutdown: ec.shutdownRequested,
@@ -164,6 +190,9 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 		return nil, fmt.Errorf("could not set up the engine: %w", err)
 	}
 	ec.svc = svc
+	in.maint.onRekey(func(ks *auth.KeySet) {
+		_ = svc.Do(func(e *engine.Engine) { e.SetKeys(ks) })
+	})
 	return ec, nil
 }
 
@@ -181,9 +210,7 @@ type engineComponent struct {
 	// ref is where the engine publishes the reference.
 	ref *atomic.Pointer[discipline.ReferenceSnapshot]
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
+	once sync.Once
 }
 
 var (
@@ -194,22 +221,9 @@ var (
 // Name implements daemon.Component.
 func (c *engineComponent) Name() string { return "engine" }
 
-// Start pumps the client sockets' packets into the engine and starts it.
+// Start opens the peer sockets and starts the engine; the client sockets
+// hand their packets to it through clientio.Config.Deliver.
 func (c *engineComponent) Start(ctx context.Context) error {
-	pumpCtx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		for {
-			select {
-			case <-pumpCtx.Done():
-				return
-			case p := <-c.shell.Received():
-				c.deliver(p.Data, p.Remote, p.Info.Local, p.Info.Time, p.Info.Source)
-			}
-		}
-	}()
 	c.peers.start(c.deliverPeer)
 	if err := c.peers.open(); err != nil {
 		c.log.Warn(err.Error())
@@ -239,12 +253,8 @@ func (c *engineComponent) deliverPeer(b []byte, from netip.AddrPort, local netip
 // Close stops the engine (drift and dump files) and closes its sockets.
 func (c *engineComponent) Close() error {
 	err := c.svc.Close()
-	if c.cancel != nil {
-		c.cancel()
-	}
 	_ = c.shell.Close()
 	c.peers.close()
-	c.wg.Wait()
 	c.logs.Close()
 	return err
 }

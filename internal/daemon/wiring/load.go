@@ -93,6 +93,9 @@ func NewLoaderFor(engine EngineFactory, opts daemon.Options) daemon.Loader {
 		if opts.ClientOnly {
 			clientOnly(cfg)
 		}
+		if opts.Restarted {
+			restarted(cfg)
+		}
 		w := &wired{cfg: cfg, engineFactory: engine, lookup: SystemLookup}
 		return &daemon.Loaded{
 			Settings: w.settings(),
@@ -120,6 +123,16 @@ func clientOnly(cfg *conf.Config) {
 	}
 	if cfg.BindCmdPath == conf.DefaultCmdSocket {
 		cfg.BindCmdPath = ""
+	}
+}
+
+// restarted applies chronyd -R: initstepslew is ignored and a makestep
+// with a positive limit is disabled (a negative limit, stepping always,
+// stays).
+func restarted(cfg *conf.Config) {
+	cfg.InitStepSlew = nil
+	if cfg.MakeStep.Limit > 0 {
+		cfg.MakeStep.Limit = 0
 	}
 }
 

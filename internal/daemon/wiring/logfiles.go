@@ -10,6 +10,8 @@ import (
 
 	"github.com/chronygo/chronygo/pkg/conf"
 	"github.com/chronygo/chronygo/pkg/discipline/reference"
+	"github.com/chronygo/chronygo/pkg/discipline/selection"
+	"github.com/chronygo/chronygo/pkg/discipline/sourcestats"
 	"github.com/chronygo/chronygo/pkg/ntp/source"
 )
 
@@ -62,10 +64,14 @@ func (l *logFile) close() error {
 // feeds (tracking, measurements, rawmeasurements).
 type logFiles struct {
 	trackingFile, measurementsFile *logFile
+	statisticsFile, selectionFile  *logFile
 	raw                            bool
-	// tracking and measurement are the engine's hooks (nil when off).
+	// tracking, measurement, statistics and selection are the engine's
+	// hooks (nil when off).
 	tracking    func(string)
 	measurement func(source.Measurement)
+	statistics  func(string)
+	selection   func(string)
 }
 
 // openLogFiles opens the log files of the configuration under logdir.
@@ -89,6 +95,20 @@ func openLogFiles(cfg *conf.Config) (*logFiles, error) {
 		l.raw = cfg.Log.RawMeasurements
 		l.measurement = l.measured
 	}
+	if cfg.Log.Statistics {
+		if l.statisticsFile, err = openLogFile(cfg.LogDir, "statistics.log", sourcestats.StatisticsLogHeader, cfg.LogBanner); err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.statistics = l.statisticsFile.write
+	}
+	if cfg.Log.Selection {
+		if l.selectionFile, err = openLogFile(cfg.LogDir, "selection.log", selection.SelectionLogHeader, cfg.LogBanner); err != nil {
+			l.Close()
+			return nil, err
+		}
+		l.selection = l.selectionFile.write
+	}
 	return l, nil
 }
 
@@ -103,5 +123,6 @@ func (l *logFiles) measured(m source.Measurement) {
 
 // Close closes the files.
 func (l *logFiles) Close() error {
-	return errors.Join(l.trackingFile.close(), l.measurementsFile.close())
+	return errors.Join(l.trackingFile.close(), l.measurementsFile.close(),
+		l.statisticsFile.close(), l.selectionFile.close())
 }

@@ -27,6 +27,29 @@ type maintenance struct {
 	auth *server.KeyAuthenticator
 	keys *auth.KeySet
 	logs []*logFiles
+	// keyUsers are told the keys read again by rekey (the engine's
+	// sources).
+	keyUsers []func(*auth.KeySet)
+}
+
+// currentKeys returns the keys last read (nil without a keyfile).
+func (m *maintenance) currentKeys() *auth.KeySet {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.keys
+}
+
+// onRekey registers fn to receive the keys each rekey reads.
+func (m *maintenance) onRekey(fn func(*auth.KeySet)) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.keyUsers = append(m.keyUsers, fn)
 }
 
 // setKeys gives the keys read at start and the authenticator rekey
@@ -83,9 +106,13 @@ func (m *maintenance) rekey() {
 	m.mu.Lock()
 	a := m.auth
 	m.keys = keys
+	users := append(([]func(*auth.KeySet))(nil), m.keyUsers...)
 	m.mu.Unlock()
 	if a != nil {
 		a.SetKeys(keys)
+	}
+	for _, fn := range users {
+		fn(keys)
 	}
 }
 
@@ -134,7 +161,8 @@ func (h *referenceHandler) Run(a cmdmon.Action) candm.Status {
 // reopen closes and reopens the log files; the banner is written again
 // at the top of each new file.
 func (l *logFiles) reopen() error {
-	return errors.Join(l.trackingFile.reopen(), l.measurementsFile.reopen())
+	return errors.Join(l.trackingFile.reopen(), l.measurementsFile.reopen(),
+		l.statisticsFile.reopen(), l.selectionFile.reopen())
 }
 
 // reopen closes the file and opens its path again for appending.

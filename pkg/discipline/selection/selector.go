@@ -2,6 +2,7 @@ package selection
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"github.com/chronygo/chronygo/pkg/discipline"
@@ -88,12 +89,23 @@ func (s *Selector) Add(cfg SourceConfig) *Source {
 		auth:       cfg.Authenticated,
 		maxUnreach: maxUnreach,
 		stats:      sourcestats.New(statsOpts),
-		index:      len(s.sources),
+		rank:       cfg.Rank,
 		confOpts:   cfg.Options,
 		selOpts:    cfg.Options,
 	}
 	src.reset()
-	s.sources = append(s.sources, src)
+	// Insert after every source of the same or a lower rank.
+	at := len(s.sources)
+	for i, o := range s.sources {
+		if o.rank > src.rank {
+			at = i
+			break
+		}
+	}
+	s.sources = slices.Insert(s.sources, at, src)
+	for i := at; i < len(s.sources); i++ {
+		s.sources[i].index = i
+	}
 	s.updateSelOptions()
 	return src
 }

@@ -32,6 +32,7 @@ type Source struct {
 
 	stats *sourcestats.Stats
 	index int
+	rank  int
 
 	active     bool
 	reach      uint

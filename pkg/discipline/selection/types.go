@@ -131,6 +131,14 @@ type SourceConfig struct {
 	// MaxUnreach is the maxunreach option; 0 is a valid value, a negative
 	// one means DefaultMaxUnreach.
 	MaxUnreach int
+	// Rank orders the sources: the selector keeps them in ascending Rank
+	// and, within a rank, in order of addition. chronyd keeps its sources
+	// in configuration order (it creates a pool's sources when it reads
+	// the directive, before resolving the name), and that order breaks
+	// ties between equal scores in the selection; the engine passes the
+	// directive's position. Zero for every source keeps plain addition
+	// order.
+	Rank int
 	// Stats configures the source's statistics (effective minsamples,
 	// maxsamples, mindelay, asymmetry and the clock precision; MaxJitter is
 	// taken from the selector's Options). Start from

@@ -144,12 +144,24 @@ func readTxTimestamp(c syscall.RawConn, wait time.Duration) (time.Time, bool) {
 		if ok {
 			return got, true
 		}
-		if time.Now().After(deadline) {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
 			break
 		}
-		time.Sleep(20 * time.Microsecond)
+		waitErrQueue(c, remaining)
 	}
 	return time.Time{}, false
+}
+
+// waitErrQueue blocks until the socket's error queue holds an entry (poll
+// reports POLLERR) or d has passed, instead of sleeping and retrying: one
+// wakeup when the timestamp arrives and no runtime timer.
+func waitErrQueue(c syscall.RawConn, d time.Duration) {
+	_ = c.Control(func(fd uintptr) {
+		ts := unix.NsecToTimespec(d.Nanoseconds())
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
+		_, _ = unix.Ppoll(fds, &ts, nil)
+	})
 }
 
 // isIPv6 tells which family a remote address needs.
