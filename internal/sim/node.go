@@ -43,6 +43,13 @@ type NodeConfig struct {
 	Options func(*engine.Options)
 }
 
+// clknetsimPrecision is the clock precision chronyd measures under
+// clknetsim (s): its clock_gettime adds a growing multiple of 101 ns to
+// successive readings while the daemon measures the precision, so the
+// smallest step chronyd sees, and takes as its precision, is 101 ns
+// (log2 rounded: -23, as the servers announce).
+const clknetsimPrecision = 101e-9
+
 // DriftContent is a drift file's frequency and skew in ppm.
 type DriftContent struct{ FreqPPM, SkewPPM float64 }
 
@@ -61,6 +68,7 @@ type Node struct {
 	txTimes []time.Time
 	logs    *logBuffer
 	started bool
+	sched   *nodeScheduler
 }
 
 // memDrift is an in-memory drift file.
@@ -89,10 +97,11 @@ func newNode(s *Simulation, cfg NodeConfig) (*Node, error) {
 		return nil, fmt.Errorf("node %s: %w", cfg.Name, err)
 	}
 	n := &Node{sim: s, cfg: cfg, hwFreq: cfg.FreqOffset, rng: s.childRand(), logs: &logBuffer{}}
+	n.sched = &nodeScheduler{n: n}
 	clk, err := clock.NewVirtual(s.sched.Now, cfg.TimeOffset, cfg.FreqOffset, clock.Options{
 		MaxDrift:      c.MaxDrift,
 		MaxClockError: c.MaxClockError,
-		Precision:     1e-9,
+		Precision:     clknetsimPrecision,
 		MaxSlewRate:   c.MaxSlewRate,
 		Logger:        n.logs,
 	})
@@ -110,7 +119,7 @@ func newNode(s *Simulation, cfg NodeConfig) (*Node, error) {
 	opts := engine.Options{
 		Config:    c,
 		Clock:     clk,
-		Scheduler: &nodeScheduler{n: n},
+		Scheduler: n.sched,
 		Transmit:  n.transmit,
 		Resolver:  s,
 		Logger:    logrus.NewEntry(n.logs.logger()),
@@ -183,6 +192,7 @@ func (n *Node) Deliver(payload []byte, from, to netip.AddrPort) {
 		return
 	}
 	n.engine.HandlePacket(engine.Packet{Data: payload, From: from, To: to, RxRaw: rx})
+	n.settle()
 }
 
 // tick is called every simulated second: it records the clock's true
@@ -194,56 +204,120 @@ func (n *Node) tick(t float64) {
 	if n.cfg.Wander != 0 {
 		n.hwFreq += n.cfg.Wander * n.rng.NormFloat64()
 		n.clock.Kernel.SetFrequencyError(n.hwFreq)
+		n.settle()
 	}
 }
 
-// nodeScheduler maps the engine's raw-clock deadlines onto virtual true time.
-type nodeScheduler struct{ n *Node }
-
-type nodeTimer struct {
-	inner   engine.Timer
-	stopped bool
+// nodeScheduler maps the engine's raw-clock deadlines onto virtual true
+// time. The raw clock's rate changes whenever the engine adjusts the clock
+// (slews) or the hardware frequency wanders, so the pending timers are
+// re-armed after every event that may have done so (Node.settle): a timer
+// fires when the raw clock reaches its deadline, as under clknetsim, which
+// recomputes every timeout after each adjustment.
+type nodeScheduler struct {
+	n       *Node
+	pending []*nodeTimer
 }
 
+type nodeTimer struct {
+	s        *nodeScheduler
+	deadline time.Time
+	fn       func()
+	inner    engine.Timer
+	fireAt   time.Time
+	stopped  bool
+}
+
+// Stop implements engine.Timer.
 func (t *nodeTimer) Stop() bool {
-	if t.stopped || t.inner == nil {
+	if t.stopped {
 		return false
 	}
 	t.stopped = true
-	return t.inner.Stop()
+	t.s.remove(t)
+	if t.inner != nil {
+		t.inner.Stop()
+	}
+	return true
 }
 
-// At implements engine.Scheduler. The raw clock's rate may change before the
-// deadline (slews), so a timer that fires early is moved on. Callbacks never
-// run inside At: a past deadline fires after the current event.
+// At implements engine.Scheduler. Callbacks never run inside At: a past
+// deadline fires after the current event.
 func (s *nodeScheduler) At(deadline time.Time, fn func()) engine.Timer {
-	t := &nodeTimer{}
-	var arm func()
-	arm = func() {
-		left := deadline.Sub(s.n.clock.ReadRaw()).Seconds()
-		rate := 1 + s.n.clock.TrueFrequencyError()
-		if rate < 0.5 {
-			rate = 0.5
-		}
-		wait := 0.0
-		if left > 0 {
-			wait = left/rate + 1e-9
-		}
-		t.inner = s.n.sim.sched.At(s.n.sim.sched.Now().Add(secondsToDuration(wait)), func() {
-			if t.stopped {
-				return
-			}
-			if deadline.Sub(s.n.clock.ReadRaw()) > time.Microsecond {
-				arm()
-				return
-			}
-			t.stopped = true
-			fn()
-		})
-	}
-	arm()
+	t := &nodeTimer{s: s, deadline: deadline, fn: fn}
+	s.pending = append(s.pending, t)
+	s.arm(t)
 	return t
 }
+
+func (s *nodeScheduler) remove(t *nodeTimer) {
+	for i, p := range s.pending {
+		if p == t {
+			s.pending = append(s.pending[:i], s.pending[i+1:]...)
+			return
+		}
+	}
+}
+
+// fireTime returns the true time at which the raw clock reaches deadline at
+// its current rate.
+func (s *nodeScheduler) fireTime(deadline time.Time) time.Time {
+	now := s.n.sim.sched.Now()
+	left := deadline.Sub(s.n.clock.ReadRaw()).Seconds()
+	if left <= 0 {
+		return now
+	}
+	rate := 1 + s.n.clock.TrueFrequencyError()
+	if rate < 0.5 {
+		rate = 0.5
+	}
+	return now.Add(secondsToDuration(left/rate + 1e-9))
+}
+
+// arm (re)schedules t on the simulation queue unless it is already due at
+// the right time.
+func (s *nodeScheduler) arm(t *nodeTimer) {
+	at := s.fireTime(t.deadline)
+	if t.inner != nil {
+		if d := at.Sub(t.fireAt); d > -rearmTolerance && d < rearmTolerance {
+			return
+		}
+		t.inner.Stop()
+	}
+	t.fireAt = at
+	t.inner = s.n.sim.sched.At(at, func() {
+		if t.stopped {
+			return
+		}
+		if t.deadline.Sub(s.n.clock.ReadRaw()) > time.Microsecond {
+			t.inner = nil
+			s.arm(t)
+			return
+		}
+		t.stopped = true
+		s.remove(t)
+		t.fn()
+		s.n.settle()
+	})
+}
+
+// rearmTolerance is how far a timer's due time may move before it is
+// re-armed: the tiny rate changes of the frequency random walk would
+// otherwise re-arm every timer every second.
+const rearmTolerance = time.Microsecond
+
+// rearm moves every pending timer to the time its deadline is now reached.
+func (s *nodeScheduler) rearm() {
+	for _, t := range append([]*nodeTimer(nil), s.pending...) {
+		if !t.stopped {
+			s.arm(t)
+		}
+	}
+}
+
+// settle re-arms the node's timers after an event that may have changed its
+// clock's rate.
+func (n *Node) settle() { n.sched.rearm() }
 
 // logBuffer collects a node's log lines.
 type logBuffer struct {

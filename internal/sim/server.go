@@ -29,6 +29,10 @@ type exchange struct {
 	tx            time.Time
 }
 
+// clknetsimPrecisionLog is the precision (log2 s) a chronyd server
+// announces under clknetsim (see clknetsimPrecision).
+const clknetsimPrecisionLog = -23
+
 // NewIdealServer creates a server at addr on net; now reads true time.
 func NewIdealServer(addr netip.AddrPort, net *Network, now func() time.Time, offset time.Duration) *IdealServer {
 	s := &IdealServer{addr: addr, net: net, now: now, offset: offset, last: map[netip.AddrPort]exchange{}}
@@ -60,7 +64,7 @@ func (s *IdealServer) Deliver(payload []byte, from, to netip.AddrPort) {
 		Settings:     version<<3 | 4,
 		Stratum:      1,
 		Poll:         req.Poll,
-		Precision:    -30,
+		Precision:    clknetsimPrecisionLog,
 		ReferenceID:  0x7F7F0101,
 		OrigTimeSec:  req.TxTimeSec,
 		OrigTimeFrac: req.TxTimeFrac,

@@ -90,6 +90,7 @@ func (s *Simulation) Resolve(req pool.ResolveRequest, done func(pool.Result)) {
 	addrs, st := pool.Resolve(context.Background(), s, req.Name, req.Family)
 	s.sched.At(s.sched.Now().Add(secondsToDuration(s.ResolveDelay)), func() {
 		done(pool.Result{ID: req.ID, Name: req.Name, Addrs: addrs, Status: st})
+		s.settle()
 	})
 }
 
@@ -100,6 +101,7 @@ func (s *Simulation) Run(duration float64) {
 		if !n.started {
 			n.started = true
 			n.engine.Start()
+			n.settle()
 		}
 	}
 	start := s.Elapsed()
@@ -109,6 +111,14 @@ func (s *Simulation) Run(duration float64) {
 		for _, n := range s.nodes {
 			n.tick(t)
 		}
+	}
+}
+
+// settle re-arms every node's timers after an event that may have run
+// engine code adjusting a clock.
+func (s *Simulation) settle() {
+	for _, n := range s.nodes {
+		n.settle()
 	}
 }
 
