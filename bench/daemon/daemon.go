@@ -17,6 +17,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/chronygo/chronygo/internal/procwatch"
 )
 
 // Process is a started program.
@@ -31,39 +33,20 @@ type Process struct {
 	Config string
 	cmd    *exec.Cmd
 	log    *tailBuffer
-	done   chan struct{}
-	err    error
+	watch  *procwatch.Watched
 }
 
 // Pid is the process id (for /proc).
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
 // Exited reports whether the process has ended.
-func (p *Process) Exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *Process) Exited() bool { return p.watch.Exited() }
 
 // Log returns the end of what the process printed.
 func (p *Process) Log() string { return p.log.String() }
 
 // Stop ends the process: SIGTERM, then SIGKILL after two seconds.
-func (p *Process) Stop() {
-	if p.Exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(2 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *Process) Stop() { p.watch.Stop(2 * time.Second) }
 
 // Group starts processes and stops them all at the end.
 type Group struct {
@@ -169,11 +152,7 @@ func (g *Group) start(p *Process, argv []string) error {
 	if err := p.cmd.Start(); err != nil {
 		return fmt.Errorf("daemon: starting %s: %w", p.Name, err)
 	}
-	p.done = make(chan struct{})
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
+	p.watch = procwatch.Watch(p.cmd)
 	g.mu.Lock()
 	g.all = append(g.all, p)
 	g.mu.Unlock()
@@ -189,7 +168,7 @@ func (p *Process) WaitFor(timeout time.Duration, cond func() bool) error {
 			return nil
 		}
 		if p.Exited() {
-			return fmt.Errorf("%s exited (%v); its output ends:\n%s", p.Name, p.err, lastLines(p.Log(), 15))
+			return fmt.Errorf("%s exited (%v); its output ends:\n%s", p.Name, p.watch.Err(), lastLines(p.Log(), 15))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s: not ready within %v; its output ends:\n%s", p.Name, timeout, lastLines(p.Log(), 15))

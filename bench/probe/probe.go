@@ -17,6 +17,8 @@ import (
 
 	"github.com/facebook/time/ntp/chrony"
 	"golang.org/x/sys/unix"
+
+	"github.com/chronygo/chronygo/internal/rxstamp"
 )
 
 // ntpEpochOffset is the number of seconds from 1900 to 1970.
@@ -161,16 +163,8 @@ func enableTimestamps(c *net.UDPConn) {
 // receiveTime returns the kernel receive timestamp in oob, or now when
 // there is none.
 func receiveTime(oob []byte) time.Time {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err == nil {
-		for _, m := range msgs {
-			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-				// struct timespec on 64-bit Linux: two native int64s.
-				sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
-				nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-				return time.Unix(sec, nsec)
-			}
-		}
+	if t, ok := rxstamp.FromControl(oob); ok {
+		return t
 	}
 	return time.Now()
 }

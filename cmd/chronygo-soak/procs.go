@@ -11,14 +11,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chronygo/chronygo/internal/procwatch"
 )
 
 // process is a daemon the soak started; stop ends it.
 type process struct {
-	name string
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{}
+	name  string
+	cmd   *exec.Cmd
+	log   *os.File
+	watch *procwatch.Watched
 }
 
 // startProcess runs bin with a configuration written to dir (a fresh 0700
@@ -39,30 +41,16 @@ func startProcess(name, bin, dir string, lines []string, args ...string) (*proce
 		_ = log.Close()
 		return nil, fmt.Errorf("%s: starting %s: %w", name, bin, err)
 	}
-	p := &process{name: name, cmd: cmd, log: log, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &process{name: name, cmd: cmd, log: log, watch: procwatch.Watch(cmd)}
 	return p, nil
 }
 
 // alive reports whether the process still runs.
-func (p *process) alive() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
+func (p *process) alive() bool { return !p.watch.Exited() }
 
 // stop sends SIGTERM, then SIGKILL after 5 s.
 func (p *process) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	p.watch.Stop(5 * time.Second)
 	_ = p.log.Close()
 }
 

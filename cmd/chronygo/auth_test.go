@@ -206,6 +206,7 @@ func TestAuthenticatedPeer(t *testing.T) {
 	assert.Contains(t, ntpdata, "Symmetric active")
 	assert.Regexp(t, `(?m)^Authenticated\s+: Yes$`, ntpdata)
 	assert.Positive(t, ntpdataCounter(ntpdata, "Total valid RX"))
+	assertKernelTimestamping(t, ntpdata)
 }
 
 // TestRekeyAuthenticatesRunningSource starts chronygo with a keyfile

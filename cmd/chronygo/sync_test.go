@@ -226,9 +226,25 @@ func TestSymmetricPeers(t *testing.T) {
 		t.Logf("peer %s, chronyc -n sources:\n%s", d.name, sources)
 		assert.True(t, ok, "peer %s does not see the other answering; log:\n%s", d.name, d.out.String())
 	}
-	ntpdata := chronyc(t, a.sock, "-n", "ntpdata")
-	assert.Contains(t, ntpdata, "Symmetric active")
-	assert.Contains(t, ntpdata, "Local address   : 127.0.0.1")
+	for _, d := range []struct {
+		name string
+		p    private
+	}{{"A", a}, {"B", b}} {
+		ntpdata := chronyc(t, d.p.sock, "-n", "ntpdata")
+		t.Logf("peer %s, chronyc -n ntpdata:\n%s", d.name, ntpdata)
+		assert.Contains(t, ntpdata, "Symmetric active")
+		assert.Contains(t, ntpdata, "Local address   : 127.0.0.1")
+		assertKernelTimestamping(t, ntpdata)
+	}
+}
+
+// assertKernelTimestamping checks in chronyc ntpdata output that a peer's
+// last exchange was timestamped by the kernel, as a server's is. (The
+// "Total kernel TX/RX" counters are not printed by chronyc 4.3.)
+func assertKernelTimestamping(t *testing.T, ntpdata string) {
+	t.Helper()
+	assert.Regexp(t, `(?m)^TX timestamping : Kernel$`, ntpdata)
+	assert.Regexp(t, `(?m)^RX timestamping : Kernel$`, ntpdata)
 }
 
 // TestPrintOnce runs chronygo -Q against a loopback chronyd: it prints the

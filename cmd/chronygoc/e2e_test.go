@@ -31,18 +31,6 @@ func chronyc48() string {
 	return "/tmp/cm-chrony48/chronyc"
 }
 
-// buildBinary builds a command of this module into dir.
-func buildBinary(t *testing.T, pkg, dir, name string) (string, error) {
-	t.Helper()
-	out := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building %s: %v: %s", pkg, err, b)
-	}
-	return out, nil
-}
-
 // daemon is a running chronyd or chronygo with a private socket folder.
 type daemon struct {
 	socket  string
@@ -272,7 +260,7 @@ func TestGoldenAgainstChronyd(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "chronyd")
 	testutil.RequireTool(t, "chronyc")
-	ours, err := buildBinary(t, ".", t.TempDir(), "chronygoc")
+	ours, err := testutil.BuildCommand(t.TempDir(), "./cmd/chronygoc")
 	require.NoError(t, err)
 	d := startDaemon(t, "/usr/sbin/chronyd")
 	goldenAgainst(t, ours, d, []string{"serverstats", "ntpdata"}, chronyc43)
@@ -286,7 +274,7 @@ func TestGoldenWithSamples(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "chronyd")
 	testutil.RequireTool(t, "chronyc")
-	ours, err := buildBinary(t, ".", t.TempDir(), "chronygoc")
+	ours, err := testutil.BuildCommand(t.TempDir(), "./cmd/chronygoc")
 	require.NoError(t, err)
 	ntpPort := testutil.FreeUDPPort(t, "127.0.0.1")
 	startDaemon(t, "/usr/sbin/chronyd", fmt.Sprintf("port %d", ntpPort), "bindaddress 127.0.0.1",
@@ -311,9 +299,9 @@ func TestGoldenAgainstChronygo(t *testing.T) {
 	testutil.RequireRoot(t)
 	testutil.RequireTool(t, "chronyc")
 	dir := t.TempDir()
-	ours, err := buildBinary(t, ".", dir, "chronygoc")
+	ours, err := testutil.BuildCommand(dir, "./cmd/chronygoc")
 	require.NoError(t, err)
-	daemonBin, err := buildBinary(t, "../chronygo", dir, "chronygo")
+	daemonBin, err := testutil.BuildChronygo(dir)
 	if err != nil {
 		testutil.SkipOrFail(t, "chronygo does not build yet: %v", err)
 	}

@@ -3,6 +3,8 @@ package chronyc
 import (
 	"fmt"
 	"math"
+
+	"github.com/chronygo/chronygo/pkg/discipline"
 )
 
 // Unit thresholds: a value is shown in the largest unit in which it still
@@ -105,19 +107,20 @@ func FormatClientInterval(rate int8) string {
 
 // LeapName returns the leap status as chronyc words it (long form) or as
 // its one-character column (short form).
+// The long form is discipline.LeapStatus's wording; a value outside the
+// four leap indicators is "Invalid" ("?" in the column).
 func LeapName(leap int, short bool) string {
-	names := [...][2]string{{"Normal", "N"}, {"Insert second", "+"}, {"Delete second", "-"},
-		{"Not synchronised", "?"}}
-	if leap < 0 || leap >= len(names) {
+	const columns = "N+-?" // indexed by the leap indicator
+	if leap < 0 || leap >= len(columns) {
 		if short {
 			return "?"
 		}
 		return "Invalid"
 	}
 	if short {
-		return names[leap][1]
+		return columns[leap : leap+1]
 	}
-	return names[leap][0]
+	return discipline.LeapStatus(leap).String()
 }
 
 // NTP modes shown by ntpdata.

@@ -22,13 +22,16 @@
 // Pieces:
 //   - Engine: the state, driven by Start, HandlePacket, timer callbacks and
 //     Shutdown; every method runs on the loop.
-//   - Scheduler: timers at absolute raw-clock times. RealScheduler posts
+//   - Scheduler: timers at absolute raw-clock times. LoopScheduler keeps
+//     one runtime timer for the earliest event, which the Loop itself waits
+//     on (no periodic tick, no goroutine per timer); RealScheduler posts
 //     fired timers to a Loop; VirtualScheduler is the simulator's queue.
 //   - Loop: the goroutine that runs inputs one at a time (Post, TryPost,
-//     Call).
+//     Call); TryRun runs a caller's function directly when the loop is
+//     idle, under the same exclusive ownership.
 //   - Control: chronyc's cmdmon.Handler, answering through a Caller that
 //     runs each request on the loop.
-//   - Service: the daemon's component — Engine, Loop, RealScheduler and
+//   - Service: the daemon's component — Engine, Loop, LoopScheduler and
 //     Control together, with Deliver for received packets.
 //
 // Wiring in the daemon (sketch):

@@ -108,8 +108,19 @@ func (l *Loop) TryRun(fn func()) bool {
 	if closed || len(l.inputs) > 0 {
 		return false
 	}
-	fn()
+	l.runInput(fn)
 	return true
+}
+
+// runInput runs one input with the timers' re-arming deferred to its end.
+func (l *Loop) runInput(fn func()) {
+	if l.timers == nil {
+		fn()
+		return
+	}
+	l.timers.hold()
+	defer l.timers.release()
+	fn()
 }
 
 // UseTimers makes Run service s: its due callbacks run on the loop as soon
@@ -133,7 +144,7 @@ func (l *Loop) Run(ctx context.Context) {
 			return
 		case fn := <-l.inputs:
 			l.own.Lock()
-			fn()
+			l.runInput(fn)
 			l.own.Unlock()
 		case <-timerC:
 			l.own.Lock()

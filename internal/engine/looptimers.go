@@ -21,6 +21,10 @@ type LoopScheduler struct {
 	events eventHeap // at: due time on the monotonic clock
 	timer  *time.Timer
 	armed  time.Time // due time the timer is set for; zero when idle
+	// held defers re-arming to release while the loop runs an input, so
+	// that an input moving several timers resets the runtime timer once
+	// (each reset may wake the thread waiting in the network poller).
+	held bool
 }
 
 // NewLoopScheduler returns a scheduler measuring deadlines against now
@@ -41,8 +45,22 @@ func (s *LoopScheduler) At(deadline time.Time, fn func()) Timer {
 	return &loopTimer{s: s, ev: ev}
 }
 
-// rearm sets the runtime timer for the earliest event, or stops it.
+// hold defers re-arming until release; the loop brackets every input with
+// them.
+func (s *LoopScheduler) hold() { s.held = true }
+
+// release re-arms the runtime timer for the events left by the input.
+func (s *LoopScheduler) release() {
+	s.held = false
+	s.rearm()
+}
+
+// rearm sets the runtime timer for the earliest event, or stops it; while
+// held it does nothing.
 func (s *LoopScheduler) rearm() {
+	if s.held {
+		return
+	}
 	if len(s.events) == 0 {
 		if !s.armed.IsZero() {
 			s.timer.Stop()
@@ -63,6 +81,8 @@ func (s *LoopScheduler) rearm() {
 // past deadline) wait for the next wakeup, so that other inputs are not
 // starved. The loop calls it when the timer's channel delivers.
 func (s *LoopScheduler) fire() {
+	s.held = true
+	defer s.release()
 	s.armed = time.Time{} // the timer has expired
 	last := s.seq
 	now := time.Now()
@@ -74,7 +94,6 @@ func (s *LoopScheduler) fire() {
 		heap.Pop(&s.events)
 		ev.fn()
 	}
-	s.rearm()
 }
 
 // loopTimer is a pending callback of a LoopScheduler.

@@ -81,7 +81,10 @@ func NewService(o ServiceOptions) (*Service, error) {
 	return s, nil
 }
 
-// call runs fn on the loop, waiting at most the call timeout.
+// call runs fn with the loop's ownership: at once on the calling goroutine
+// when the loop is idle (Loop.TryRun: a chronyc request then costs no
+// goroutine handoff and no timer), else queued on the loop, waiting at most
+// the call timeout.
 func (s *Service) call(fn func()) error {
 	if s.loop.TryRun(fn) {
 		return nil
@@ -140,15 +143,19 @@ func (s *Service) Synchronised() bool {
 	return snap != nil && snap.Synchronised && snap.RefID != discipline.LocalRefID && snap.Stratum > 0
 }
 
-// Deliver hands a received packet to the loop without blocking; it
-// reports false when the loop's queue is full (the packet is dropped).
-// unclaimed, if not nil, is called on the loop with packets no source took.
+// Deliver hands a received packet to the engine without waiting for the
+// loop: when the loop is idle the packet is processed at once on the
+// caller's goroutine (Loop.TryRun, sparing the wakeup of the loop's
+// goroutine), else it is queued; it reports false when the queue is full
+// (the packet is dropped). unclaimed, if not nil, is called with the loop's
+// ownership with packets no source took.
 func (s *Service) Deliver(p Packet, unclaimed func(Packet)) bool {
-	return s.loop.TryPost(func() {
+	fn := func() {
 		if !s.eng.HandlePacket(p) && unclaimed != nil {
 			unclaimed(p)
 		}
-	})
+	}
+	return s.loop.TryRun(fn) || s.loop.TryPost(fn)
 }
 
 // Do runs fn with the engine on the loop and waits for it (for the

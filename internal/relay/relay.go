@@ -3,7 +3,6 @@ package relay
 import (
 	"container/heap"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chronygo/chronygo/internal/rxstamp"
 )
 
 // maxClients bounds the number of client addresses (and so upstream
@@ -319,16 +320,8 @@ func fromSockaddr(sa unix.Sockaddr) netip.AddrPort {
 // arrivalTime returns the kernel receive timestamp in oob, or now when
 // there is none.
 func arrivalTime(oob []byte) time.Time {
-	msgs, err := unix.ParseSocketControlMessage(oob)
-	if err == nil {
-		for _, m := range msgs {
-			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-				// struct timespec on 64-bit Linux: two native int64s.
-				sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
-				nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-				return time.Unix(sec, nsec)
-			}
-		}
+	if t, ok := rxstamp.FromControl(oob); ok {
+		return t
 	}
 	return time.Now()
 }

@@ -20,6 +20,13 @@ func PrivateDir(t testing.TB) string {
 // WaitFor polls cond every 20 ms until it holds or timeout passes, and
 // reports whether it held.
 func WaitFor(timeout time.Duration, cond func() bool) bool {
+	return WaitEvery(timeout, 20*time.Millisecond, cond)
+}
+
+// WaitEvery calls cond until it holds or timeout passes, pausing pause
+// between calls, and reports whether it held. A slow cond (one running
+// chronyc, say) wants a longer pause than WaitFor's.
+func WaitEvery(timeout, pause time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for {
 		if cond() {
@@ -28,7 +35,7 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 		if time.Now().After(deadline) {
 			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(pause)
 	}
 }
 

@@ -71,11 +71,22 @@ func NewNetns(t testing.TB, tag string) *Netns {
 
 // remove kills the namespace's processes and deletes it.
 func (n *Netns) remove(t testing.TB) {
+	KillNetnsProcesses(n.ip, n.Name)
+	if out, err := exec.Command(n.ip, "netns", "del", n.Name).CombinedOutput(); err != nil {
+		t.Errorf("deleting network namespace %s: %v: %s", n.Name, err, out)
+	}
+}
+
+// KillNetnsProcesses sends SIGKILL to every process inside the network
+// namespace name (ip is the path of the ip command) until none is left,
+// trying at most 50 times 20 ms apart. It also serves TestMain functions
+// sweeping the namespaces a crashed earlier run left.
+func KillNetnsProcesses(ip, name string) {
 	for i := 0; i < 50; i++ {
-		out, _ := exec.Command(n.ip, "netns", "pids", n.Name).Output()
+		out, _ := exec.Command(ip, "netns", "pids", name).Output()
 		pids := strings.Fields(string(out))
 		if len(pids) == 0 {
-			break
+			return
 		}
 		for _, p := range pids {
 			if pid, err := strconv.Atoi(p); err == nil {
@@ -83,9 +94,6 @@ func (n *Netns) remove(t testing.TB) {
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	if out, err := exec.Command(n.ip, "netns", "del", n.Name).CombinedOutput(); err != nil {
-		t.Errorf("deleting network namespace %s: %v: %s", n.Name, err, out)
 	}
 }
 

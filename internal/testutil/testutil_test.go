@@ -5,7 +5,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,4 +69,20 @@ func TestStartChronydSafely(t *testing.T) {
 	require.NoError(t, err, string(out))
 	assert.Contains(t, string(out), "Reference ID")
 	assert.FileExists(t, c.PidFile)
+}
+
+func TestWaitEveryPausesBetweenCalls(t *testing.T) {
+	calls := 0
+	start := time.Now()
+	assert.True(t, WaitEvery(5*time.Second, 50*time.Millisecond, func() bool { calls++; return calls == 3 }))
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "two pauses of 50 ms")
+	assert.False(t, WaitEvery(30*time.Millisecond, 10*time.Millisecond, func() bool { return false }))
+}
+
+func TestFillDiskFillsTinyTmpfs(t *testing.T) {
+	RequireRoot(t)
+	dir := MountTinyTmpfs(t)
+	FillDisk(t, filepath.Join(dir, "filler"))
+	err := os.WriteFile(filepath.Join(dir, "more"), make([]byte, 4096), 0o600)
+	assert.ErrorIs(t, err, syscall.ENOSPC, "the tmpfs is full")
 }

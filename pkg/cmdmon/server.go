@@ -302,9 +302,13 @@ func (s *Server) serveUDP(conn *net.UDPConn) {
 
 func (s *Server) serveUnix(conn *net.UnixConn) {
 	defer s.wg.Done()
-	buf := make([]byte, readBufLen)
+	ep, err := newUnixEndpoint(conn)
+	if err != nil {
+		s.log.WithError(err).Error("Command socket unusable")
+		return
+	}
 	for {
-		n, from, err := conn.ReadFromUnix(buf)
+		pkt, named, err := ep.read()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -312,15 +316,15 @@ func (s *Server) serveUnix(conn *net.UnixConn) {
 			s.log.WithError(err).Debug("Command socket read failed")
 			continue
 		}
-		if from == nil || from.Name == "" {
+		if !named {
 			continue // an unbound client cannot be answered
 		}
-		reply := s.disp.Handle(buf[:n], Channel{Unix: true}, time.Now())
+		reply := s.disp.Handle(pkt, Channel{Unix: true}, time.Now())
 		if reply == nil {
 			continue
 		}
-		if _, err := conn.WriteToUnix(reply, from); err != nil {
-			s.log.WithError(err).WithField("addr", from.Name).Debug("Could not send command reply")
+		if err := ep.reply(reply); err != nil {
+			s.log.WithError(err).WithField("addr", ep.peerName()).Debug("Could not send command reply")
 		}
 	}
 }

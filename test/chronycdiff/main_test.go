@@ -4,13 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // nsTag starts the name of every network namespace this suite creates.
@@ -24,25 +22,17 @@ var leftoverNamespace = regexp.MustCompile(`^` + nsTag + `[0-9a-f]{8}$`)
 var chronygoBinary string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chronygo-chronycdiff-")
+	bin, cleanup, err := testutil.BuildChronygoTemp("chronygo-chronycdiff-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "chronycdiff: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "chronycdiff:", err)
 		os.Exit(1)
 	}
-	chronygoBinary = filepath.Join(dir, "chronygo")
-	build := exec.Command("go", "build", "-o", chronygoBinary, "../../cmd/chronygo")
-	// Without cgo the runtime can change credentials on every thread.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "chronycdiff: building ./cmd/chronygo: %v\n%s", err, out)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	chronygoBinary = bin
 	if os.Geteuid() == 0 {
 		sweepLeftovers()
 	}
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 
@@ -59,18 +49,7 @@ func sweepLeftovers() {
 			continue
 		}
 		name := fields[0]
-		for i := 0; i < 50; i++ {
-			pids, _ := exec.Command("ip", "netns", "pids", name).Output()
-			if len(strings.Fields(string(pids))) == 0 {
-				break
-			}
-			for _, p := range strings.Fields(string(pids)) {
-				if pid, err := strconv.Atoi(p); err == nil {
-					_ = syscall.Kill(pid, syscall.SIGKILL)
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testutil.KillNetnsProcesses("ip", name)
 		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "chronycdiff: sweeping namespace %s: %v: %s\n", name, err, out)
 		} else {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // sourceRow is one line of "chronyc -c sources".
@@ -111,14 +113,5 @@ func onLocalReference(tr tracking) bool {
 // poll calls cond until it holds or timeout passes, pausing 100 ms between
 // calls (each call runs chronyc, which already takes a few milliseconds).
 func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return testutil.WaitEvery(timeout, 100*time.Millisecond, cond)
 }

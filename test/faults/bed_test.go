@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chronygo/chronygo/internal/fakentp"
+	"github.com/chronygo/chronygo/internal/procwatch"
 	"github.com/chronygo/chronygo/internal/testutil"
 )
 
@@ -121,21 +122,21 @@ type proc struct {
 	socket string
 	log    *testutil.SyncBuffer
 	cmd    *exec.Cmd
-	done   chan struct{}
+	watch  *procwatch.Watched
 }
 
 // startProc runs argv in ns and waits up to 10 s for ready (when not
 // empty) to exist.
 func startProc(t *testing.T, name string, ns *testutil.Netns, ready string, argv ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, log: &testutil.SyncBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, log: &testutil.SyncBuffer{}}
 	p.cmd = ns.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("%s: starting: %v", name, err)
 	}
-	go func() { _ = p.cmd.Wait(); close(p.done) }()
+	p.watch = procwatch.Watch(p.cmd)
 	t.Cleanup(func() {
 		p.stop()
 		if t.Failed() {
@@ -156,28 +157,10 @@ func startProc(t *testing.T, name string, ns *testutil.Netns, ready string, argv
 }
 
 // exited reports whether the process has ended.
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *proc) exited() bool { return p.watch.Exited() }
 
 // stop ends the process with SIGTERM, then SIGKILL after 5 s.
-func (p *proc) stop() {
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *proc) stop() { p.watch.Stop(5 * time.Second) }
 
 // startTimeDaemon runs chronygo (bin "") or the stock chronyd with lines
 // plus a private pid file and command socket, in the foreground, as root,

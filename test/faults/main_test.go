@@ -5,11 +5,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // nsPrefix starts the name of every network namespace (and /etc/netns
@@ -51,19 +51,13 @@ func run(m *testing.M) int {
 		return m.Run()
 	}
 	sweepLeftovers()
-	dir, err := os.MkdirTemp("", "chronygo-faults-bin-")
+	bin, cleanup, err := testutil.BuildChronygoTemp("chronygo-faults-bin-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "faults: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "faults:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	env.chronygo = filepath.Join(dir, "chronygo")
-	build := exec.Command("go", "build", "-o", env.chronygo, "../../cmd/chronygo")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "faults: building ./cmd/chronygo: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
+	env.chronygo = bin
 	return m.Run()
 }
 
@@ -78,7 +72,7 @@ func sweepLeftovers() {
 			if len(fields) == 0 || !strings.HasPrefix(fields[0], nsPrefix) {
 				continue
 			}
-			killNamespaceProcesses(fields[0])
+			testutil.KillNetnsProcesses("ip", fields[0])
 			if out, err := exec.Command("ip", "netns", "del", fields[0]).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "faults: sweeping namespace %s: %v: %s\n", fields[0], err, out)
 			}
@@ -89,23 +83,5 @@ func sweepLeftovers() {
 		if err := os.RemoveAll(d); err != nil {
 			fmt.Fprintf(os.Stderr, "faults: sweeping %s: %v\n", d, err)
 		}
-	}
-}
-
-// killNamespaceProcesses kills every process inside namespace name, a
-// bounded number of times.
-func killNamespaceProcesses(name string) {
-	for i := 0; i < 50; i++ {
-		out, _ := exec.Command("ip", "netns", "pids", name).Output()
-		pids := strings.Fields(string(out))
-		if len(pids) == 0 {
-			return
-		}
-		for _, p := range pids {
-			if pid, err := strconv.Atoi(p); err == nil {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

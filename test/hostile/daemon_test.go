@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chronygo/chronygo/internal/procwatch"
 	"github.com/chronygo/chronygo/internal/testutil"
 )
 
@@ -26,8 +27,8 @@ type daemon struct {
 	log     *testutil.SyncBuffer
 	// args are extra command-line options (e.g. -r).
 	args []string
-	// exited is closed when the process has ended.
-	exited chan struct{}
+	// watch follows the process once started.
+	watch *procwatch.Watched
 }
 
 // notWired fails the test with msg: a feature the daemon lacks, or a
@@ -104,9 +105,7 @@ func (d *daemon) start(t *testing.T, lines []string) {
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("starting chronygo: %v", err)
 	}
-	exited := make(chan struct{})
-	d.exited = exited
-	go func() { _ = d.cmd.Wait(); close(exited) }()
+	d.watch = procwatch.Watch(d.cmd)
 	t.Cleanup(func() {
 		d.stop()
 		if t.Failed() {
@@ -116,25 +115,10 @@ func (d *daemon) start(t *testing.T, lines []string) {
 }
 
 // stop ends the daemon with SIGTERM (SIGKILL after 5 s) and waits for it.
-func (d *daemon) stop() {
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(5 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-	}
-}
+func (d *daemon) stop() { d.watch.Stop(5 * time.Second) }
 
 // alive reports whether the process still runs.
-func (d *daemon) alive() bool {
-	select {
-	case <-d.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (d *daemon) alive() bool { return !d.watch.Exited() }
 
 // requireDirectives skips (or fails in strict mode) when the daemon logged
 // that one of the directives is not, or only partly, supported.

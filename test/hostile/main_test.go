@@ -4,9 +4,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // chronygoBinary is the daemon under attack, built once in TestMain.
@@ -18,21 +18,13 @@ func TestMain(m *testing.M) {
 		// "go test -list" (scripts/fuzz.sh) needs no daemon.
 		os.Exit(m.Run())
 	}
-	dir, err := os.MkdirTemp("", "chronygo-hostile-bin-")
+	bin, cleanup, err := testutil.BuildChronygoTemp("chronygo-hostile-bin-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "hostile: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "hostile:", err)
 		os.Exit(1)
 	}
-	chronygoBinary = filepath.Join(dir, "chronygo")
-	build := exec.Command("go", "build", "-o", chronygoBinary, "../../cmd/chronygo")
-	// Without cgo the runtime changes credentials on every thread.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "hostile: building ./cmd/chronygo: %v\n%s", err, out)
-		_ = os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	chronygoBinary = bin
 	code := m.Run()
-	_ = os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }

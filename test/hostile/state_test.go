@@ -6,15 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/chronygo/chronygo/internal/testutil"
-	"github.com/chronygo/chronygo/pkg/discipline/reference"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sys/unix"
+
+	"github.com/chronygo/chronygo/internal/testutil"
+	"github.com/chronygo/chronygo/pkg/discipline/reference"
 )
 
 // requireLog waits up to 3 s for the daemon to log line, and reports a
@@ -62,14 +61,14 @@ func TestDriftFileSurvivesFullDisk(t *testing.T) {
 	const old = "           12.345000             0.500000\n"
 	for _, full := range []bool{false, true} {
 		t.Run(fmt.Sprintf("full=%v", full), func(t *testing.T) {
-			dir := mountTinyTmpfs(t)
+			dir := testutil.MountTinyTmpfs(t)
 			drift := filepath.Join(dir, "drift")
 			require.NoError(t, os.WriteFile(drift, []byte(old), 0o644))
 			d := newDaemon(t)
 			d.launch(t, "driftfile "+drift)
 			d.requireLog(t, "driftfile", "Frequency 12.345 +/- 0.500 ppm read from "+drift)
 			if full {
-				fillDisk(t, filepath.Join(dir, "filler"))
+				testutil.FillDisk(t, filepath.Join(dir, "filler"))
 			}
 			d.stop()
 			got, err := os.ReadFile(drift)
@@ -122,38 +121,6 @@ func TestBadDumpAtStart(t *testing.T) {
 	}
 }
 
-// mountTinyTmpfs mounts a 16 KiB tmpfs on a fresh folder and unmounts it
-// at cleanup.
-func mountTinyTmpfs(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=16k,mode=0700"); err != nil {
-		testutil.SkipOrFail(t, "cannot mount a tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmounting %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes to path until ENOSPC (at most 1 MiB).
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer func() { _ = f.Close() }()
-	chunk := make([]byte, 1024)
-	for i := 0; i < 1024; i++ {
-		if _, err := f.Write(chunk); err != nil {
-			require.True(t, errors.Is(err, syscall.ENOSPC), "filling the disk: %v", err)
-			return
-		}
-	}
-	t.Fatalf("%s: the tmpfs took 1 MiB without ENOSPC", path)
-}
-
 // TestDumpSurvivesFullDisk keeps the dumpdir on a full 16 KiB tmpfs: the
 // dump the daemon writes at exit must be complete, or leave the old file
 // whole, or no file (chronyd 4.3 removes the files it loaded with -r and
@@ -162,7 +129,7 @@ func TestDumpSurvivesFullDisk(t *testing.T) {
 	testutil.RequireRoot(t)
 	good, err := os.ReadFile("../../pkg/discipline/selection/testdata/dumps/chronyd-4.3-127.0.0.1.dat")
 	require.NoError(t, err)
-	dumpdir := mountTinyTmpfs(t)
+	dumpdir := testutil.MountTinyTmpfs(t)
 	dump := filepath.Join(dumpdir, "127.0.0.1.dat")
 	require.NoError(t, os.WriteFile(dump, good, 0o644))
 	d := newDaemon(t)
@@ -170,7 +137,7 @@ func TestDumpSurvivesFullDisk(t *testing.T) {
 	d.args = []string{"-r"}
 	d.launch(t, "dumpdir "+dumpdir, fmt.Sprintf("server 127.0.0.1 port %d minpoll 10", silent))
 	d.requireLog(t, "dumpdir", "Loaded dump file for 127.0.0.1")
-	fillDisk(t, filepath.Join(dumpdir, "filler"))
+	testutil.FillDisk(t, filepath.Join(dumpdir, "filler"))
 	d.stop()
 	got, err := os.ReadFile(dump)
 	if errors.Is(err, os.ErrNotExist) {

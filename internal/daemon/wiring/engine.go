@@ -245,9 +245,10 @@ func (c *engineComponent) deliver(data []byte, from netip.AddrPort, local netip.
 	}
 }
 
-// deliverPeer takes a packet read from a peer socket.
-func (c *engineComponent) deliverPeer(b []byte, from netip.AddrPort, local netip.Addr, rx time.Time) {
-	c.deliver(b, from, local, rx, source.TimestampDaemon)
+// deliverPeer takes a packet read from a peer socket, with its raw kernel
+// (or daemon) receive time, as deliver does for client sockets.
+func (c *engineComponent) deliverPeer(b []byte, from netip.AddrPort, rx source.RxInfo) {
+	c.deliver(b, from, rx.Local, rx.Time, rx.Source)
 }
 
 // Close stops the engine (drift and dump files) and closes its sockets.
@@ -283,11 +284,11 @@ func (c *engineComponent) KnownPeer(addr netip.Addr) bool { return c.peers.known
 // clock: the raw transmit time is cooked here.
 func (c *engineComponent) transmit(tx source.Transmit) (source.TxInfo, error) {
 	if tx.Peer {
-		raw, err := c.peers.send(tx.Packet, tx.To)
+		raw, src, err := c.peers.send(tx.Packet, tx.To)
 		if err != nil {
 			return source.TxInfo{}, err
 		}
-		return source.TxInfo{Seq: tx.Seq, Time: c.clk.Cook(raw), Source: source.TimestampDaemon}, nil
+		return source.TxInfo{Seq: tx.Seq, Time: c.clk.Cook(raw), Source: src}, nil
 	}
 	info, err := c.shell.Send(tx)
 	if err != nil {

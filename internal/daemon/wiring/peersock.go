@@ -14,6 +14,8 @@ import (
 
 	"github.com/chronygo/chronygo/internal/daemon"
 	"github.com/chronygo/chronygo/pkg/conf"
+	"github.com/chronygo/chronygo/pkg/ntp/clientio"
+	"github.com/chronygo/chronygo/pkg/ntp/source"
 )
 
 // peerSockets send symmetric peers' packets from the NTP server's port, as
@@ -21,7 +23,9 @@ import (
 // with the server's SO_REUSEPORT sockets) and connected to the peer, so
 // that the kernel delivers the peer's packets to it rather than to the
 // server. Packets a peer sends before its socket exists arrive through the
-// server's peer callback instead.
+// server's peer callback instead. The sockets are timestamped as client
+// sockets are (clientio.TimestampedConn): kernel receive timestamps and
+// kernel software transmit timestamps, else the daemon's clock.
 type peerSockets struct {
 	port         int
 	bind4, bind6 netip.Addr
@@ -34,10 +38,20 @@ type peerSockets struct {
 	// peers are the addresses of the peers: those configured by address,
 	// and those given by name once the engine sends to them.
 	peers   map[netip.Addr]bool
-	conns   map[netip.AddrPort]*net.UDPConn
-	deliver func(b []byte, from netip.AddrPort, local netip.Addr, rx time.Time)
+	conns   map[netip.AddrPort]*peerConn
+	deliver peerDelivery
 	closed  bool
 	wg      sync.WaitGroup
+}
+
+// peerDelivery takes a packet received from a peer with its receive
+// information, whose Time is raw (the engine cooks it).
+type peerDelivery func(b []byte, from netip.AddrPort, rx source.RxInfo)
+
+// peerConn is one peer's socket.
+type peerConn struct {
+	udp *net.UDPConn
+	ts  *clientio.TimestampedConn
 }
 
 // newPeerSockets prepares the sockets of the configuration's peers whose
@@ -46,7 +60,7 @@ type peerSockets struct {
 func newPeerSockets(cfg *conf.Config, family daemon.AddressFamily, now func() time.Time) *peerSockets {
 	p := &peerSockets{
 		port: cfg.Port, bind4: cfg.BindAddress4, bind6: cfg.BindAddress6, device: cfg.BindDevice,
-		now: now, peers: map[netip.Addr]bool{}, conns: map[netip.AddrPort]*net.UDPConn{},
+		now: now, peers: map[netip.Addr]bool{}, conns: map[netip.AddrPort]*peerConn{},
 	}
 	for _, s := range cfg.Sources {
 		if s.Kind != conf.KindPeer {
@@ -89,29 +103,30 @@ func (p *peerSockets) known(addr netip.Addr) bool {
 }
 
 // start sets where received packets go.
-func (p *peerSockets) start(deliver func(b []byte, from netip.AddrPort, local netip.Addr, rx time.Time)) {
+func (p *peerSockets) start(deliver peerDelivery) {
 	p.mu.Lock()
 	p.deliver = deliver
 	p.mu.Unlock()
 }
 
-// send transmits payload to a peer and returns the raw time just before
-// sending.
-func (p *peerSockets) send(payload []byte, to netip.AddrPort) (time.Time, error) {
+// send transmits payload to a peer and returns the raw transmit time and
+// its source: the kernel's software timestamp, else the time read just
+// before sending.
+func (p *peerSockets) send(payload []byte, to netip.AddrPort) (time.Time, source.TimestampSource, error) {
 	to = netip.AddrPortFrom(to.Addr().Unmap(), to.Port())
 	conn, err := p.conn(to)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, 0, err
 	}
-	sent := p.now()
-	if _, err := conn.Write(payload); err != nil {
-		return time.Time{}, fmt.Errorf("sending to peer %s: %w", to, err)
+	sent, src, err := conn.ts.Write(payload)
+	if err != nil {
+		return time.Time{}, 0, fmt.Errorf("sending to peer %s: %w", to, err)
 	}
-	return sent, nil
+	return sent, src, nil
 }
 
 // conn returns the socket of peer to, opening it on first use.
-func (p *peerSockets) conn(to netip.AddrPort) (*net.UDPConn, error) {
+func (p *peerSockets) conn(to netip.AddrPort) (*peerConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -141,7 +156,13 @@ func (p *peerSockets) conn(to netip.AddrPort) (*net.UDPConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening socket for peer %s: %w", to, err)
 	}
-	conn := c.(*net.UDPConn)
+	udp := c.(*net.UDPConn)
+	ts, err := clientio.NewTimestampedConn(udp, true, p.now)
+	if err != nil {
+		udp.Close()
+		return nil, fmt.Errorf("opening socket for peer %s: %w", to, err)
+	}
+	conn := &peerConn{udp: udp, ts: ts}
 	p.conns[to] = conn
 	p.peers[to.Addr()] = true
 	p.wg.Add(1)
@@ -169,16 +190,11 @@ func (p *peerSockets) control(_, _ string, rc syscall.RawConn) error {
 }
 
 // read delivers the peer's packets until the socket is closed.
-func (p *peerSockets) read(conn *net.UDPConn, peer netip.AddrPort) {
+func (p *peerSockets) read(conn *peerConn, peer netip.AddrPort) {
 	defer p.wg.Done()
-	var local netip.Addr
-	if la, ok := conn.LocalAddr().(*net.UDPAddr); ok {
-		local = la.AddrPort().Addr().Unmap()
-	}
 	buf := make([]byte, 1500)
 	for {
-		n, err := conn.Read(buf)
-		rx := p.now()
+		n, rx, err := conn.ts.Read(buf)
 		if err != nil {
 			if p.isClosed() {
 				return
@@ -192,7 +208,7 @@ func (p *peerSockets) read(conn *net.UDPConn, peer netip.AddrPort) {
 		deliver := p.deliver
 		p.mu.Unlock()
 		if deliver != nil {
-			deliver(append([]byte(nil), buf[:n]...), peer, local, rx)
+			deliver(append([]byte(nil), buf[:n]...), peer, rx)
 		}
 	}
 }
@@ -208,7 +224,7 @@ func (p *peerSockets) close() {
 	p.mu.Lock()
 	p.closed = true
 	for k, c := range p.conns {
-		c.Close()
+		c.udp.Close()
 		delete(p.conns, k)
 	}
 	p.mu.Unlock()

@@ -15,6 +15,7 @@ import (
 	"github.com/chronygo/chronygo/internal/daemon"
 	"github.com/chronygo/chronygo/internal/testutil"
 	"github.com/chronygo/chronygo/pkg/conf"
+	"github.com/chronygo/chronygo/pkg/ntp/source"
 )
 
 func TestPeerSocketsKnown(t *testing.T) {
@@ -47,13 +48,20 @@ type received struct {
 	data  string
 	from  netip.AddrPort
 	local netip.Addr
+	// rxSource tells where the receive time came from.
+	rxSource source.TimestampSource
 }
 
 func TestPeerSocketsShareServerPort(t *testing.T) {
 	port := testutil.FreeUDPPort(t, "127.0.0.1")
 	cfg, err := conf.Load("", []string{"peer 127.0.0.1", "bindaddress 127.0.0.1", "port " + strconv.Itoa(port)})
 	require.NoError(t, err)
-	p := newPeerSockets(cfg, daemon.FamilyAny, time.Now)
+	// A fake raw clock years off the real one: times near the real time
+	// can only be the kernel's timestamps from the control messages and
+	// the error queue, not clock reads after Read returned or before
+	// Write was called.
+	fake := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	p := newPeerSockets(cfg, daemon.FamilyAny, func() time.Time { return fake })
 	defer p.close()
 
 	// The server's socket on the same port, as pkg/ntp/server opens it.
@@ -69,14 +77,18 @@ func TestPeerSocketsShareServerPort(t *testing.T) {
 
 	var mu sync.Mutex
 	var got []received
-	p.start(func(b []byte, from netip.AddrPort, local netip.Addr, _ time.Time) {
+	var rxTimes []time.Time
+	p.start(func(b []byte, from netip.AddrPort, rx source.RxInfo) {
 		mu.Lock()
-		got = append(got, received{string(b), from, local})
+		got = append(got, received{string(b), from, rx.Local, rx.Source})
+		rxTimes = append(rxTimes, rx.Time)
 		mu.Unlock()
 	})
-	sent, err := p.send([]byte("hello"), remoteAddr)
+	start := time.Now()
+	sent, txSource, err := p.send([]byte("hello"), remoteAddr)
 	require.NoError(t, err)
-	assert.False(t, sent.IsZero())
+	assert.Equal(t, source.TimestampKernel, txSource, "kernel software TX timestamp")
+	assert.WithinDuration(t, start, sent, 2*time.Second, "the kernel's time, not the clock read before sending")
 
 	buf := make([]byte, 64)
 	require.NoError(t, remote.SetReadDeadline(time.Now().Add(5*time.Second)))
@@ -95,7 +107,10 @@ func TestPeerSocketsShareServerPort(t *testing.T) {
 		return len(got) == 3
 	}, 5*time.Second, 5*time.Millisecond)
 	mu.Lock()
-	assert.Equal(t, received{"reply0", remoteAddr, netip.MustParseAddr("127.0.0.1")}, got[0])
+	for i, g := range got {
+		assert.Equal(t, received{"reply" + strconv.Itoa(i), remoteAddr, netip.MustParseAddr("127.0.0.1"), source.TimestampKernel}, g)
+		assert.WithinDuration(t, start, rxTimes[i], 2*time.Second, "the kernel's time, not the clock read after Read")
+	}
 	mu.Unlock()
 
 	require.NoError(t, srv.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
@@ -103,7 +118,7 @@ func TestPeerSocketsShareServerPort(t *testing.T) {
 	assert.Error(t, err, "the peer's packets go to its connected socket, not to the server's")
 
 	p.close()
-	_, err = p.send([]byte("late"), remoteAddr)
+	_, _, err = p.send([]byte("late"), remoteAddr)
 	assert.Error(t, err, "closed")
 }
 
@@ -118,7 +133,7 @@ func TestPeerSocketsLearnNamedPeers(t *testing.T) {
 	defer remote.Close()
 	to := remote.LocalAddr().(*net.UDPAddr).AddrPort()
 	assert.False(t, p.known(to.Addr()))
-	_, err = p.send([]byte("x"), to)
+	_, _, err = p.send([]byte("x"), to)
 	require.NoError(t, err)
 	assert.True(t, p.known(to.Addr()), "the resolved address of a named peer is known once sent to")
 }

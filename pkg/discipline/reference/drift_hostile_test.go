@@ -8,13 +8,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/chronygo/chronygo/pkg/discipline/clock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // recordingLogger keeps every message, for tests on what is logged.
@@ -93,13 +94,13 @@ func TestDriftSaveFailureKeepsOldFile(t *testing.T) {
 		})
 		return
 	}
-	dir := mountTinyTmpfs(t)
+	dir := testutil.MountTinyTmpfs(t)
 	d := DriftFile{Path: filepath.Join(dir, "drift")}
 	require.NoError(t, os.WriteFile(d.Path, []byte(old), 0o644))
 
 	t.Run("full disk", func(t *testing.T) {
 		filler := filepath.Join(dir, "filler")
-		fillDisk(t, filler)
+		testutil.FillDisk(t, filler)
 		assertSaveFailsKeepingOld(t, d, old)
 		require.NoError(t, os.Remove(filler))
 		require.NoError(t, d.Save(1, 2), "saving works again once there is room")
@@ -126,42 +127,6 @@ func assertSaveFailsKeepingOld(t *testing.T, d DriftFile, old string) {
 	assert.Equal(t, old, string(got), "the old drift file must survive a failed save")
 	_, serr := os.Stat(d.Path + ".tmp")
 	assert.True(t, errors.Is(serr, os.ErrNotExist), "no temporary file may be left: %v", serr)
-}
-
-// mountTinyTmpfs mounts a 16 KiB tmpfs on a fresh temporary folder and
-// unmounts it at cleanup (before the folder is removed).
-func mountTinyTmpfs(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=16k,mode=0700"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("mounting a tmpfs on %s: %v", dir, err)
-		}
-		t.Skipf("cannot mount a tmpfs on %s (no CAP_SYS_ADMIN?): %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmounting %s: %v", dir, err)
-		}
-	})
-	return dir
-}
-
-// fillDisk writes to path until the file system reports ENOSPC (bounded:
-// the tmpfs holds 16 KiB).
-func fillDisk(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer func() { _ = f.Close() }()
-	chunk := make([]byte, 1024)
-	for i := 0; i < 1024; i++ {
-		if _, err := f.Write(chunk); err != nil {
-			require.True(t, errors.Is(err, syscall.ENOSPC), "filling the disk: %v", err)
-			return
-		}
-	}
-	t.Fatalf("%s: the 16 KiB tmpfs took 1 MiB without ENOSPC", path)
 }
 
 // TestHugeDriftIsClamped loads drift files with absurd but finite

@@ -4,8 +4,10 @@
 // `acquisitionport`), honouring bindacqaddress, bindacqdevice and dscp,
 // reads kernel receive timestamps (SO_TIMESTAMPNS) and software transmit
 // timestamps (SO_TIMESTAMPING error queue, else a user-space time read
-// just before sending), and delivers responses on a channel for the
-// engine. Peers use the server's port-123 socket, not this package.
+// just before sending), and delivers responses to the engine, through
+// Config.Deliver or else the Received channel. Symmetric peers' sockets,
+// which share the server's port, are opened by the daemon and timestamped
+// the same way through TimestampedConn.
 package clientio
 
 import (

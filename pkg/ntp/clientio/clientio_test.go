@@ -193,3 +193,30 @@ func TestSocketOptions(t *testing.T) {
 		})
 	}
 }
+
+func TestDeliverCallbackTakesResponses(t *testing.T) {
+	server := startResponder(t, "127.0.0.1:0")
+	got := make(chan Received, 4)
+	sh := New(Config{KernelTxTimestamps: true, Deliver: func(r Received) { got <- r }})
+	t.Cleanup(func() { _ = sh.Close() })
+	req := make([]byte, 48)
+	req[0] = 0x23 // version 4, client
+	putTime(req[40:], time.Now())
+	info, err := sh.Send(source.Transmit{To: server, Packet: req, Seq: 7, ReceiveWindow: 5 * time.Second})
+	require.NoError(t, err)
+	assert.Equal(t, uint64(7), info.Seq)
+	select {
+	case r := <-got:
+		assert.Equal(t, server, r.Remote)
+		require.Len(t, r.Data, 48)
+		assert.Equal(t, req[40:48], r.Data[24:32], "the reply echoes our transmit time")
+		assert.False(t, r.Info.Time.IsZero())
+	case <-time.After(5 * time.Second):
+		t.Fatal("the response did not reach Deliver")
+	}
+	select {
+	case r := <-sh.Received():
+		t.Fatalf("with Deliver set, the channel stays empty; got a packet from %s", r.Remote)
+	default:
+	}
+}
