@@ -256,14 +256,14 @@ func (r *runner) addThroughput(name string, g, d, e summary) {
 }
 
 // scaling measures CPU per reply with both daemons pinned to CPU 0
-// (taskset), where chronygo's server, sizing its workers by
-// runtime.NumCPU(), runs one worker; the throughput rows above are the
-// two-worker case.
+// (taskset). chronygo's server runs one worker per two CPUs by default
+// (pkg/ntp/server.DefaultWorkers), so on a machine with four or more CPUs
+// the unpinned rows above use several workers and this one a single one.
 func (r *runner) scaling(ctx context.Context) {
 	if ctx.Err() != nil {
 		return
 	}
-	r.res.Note("pkg/ntp/server.Config.Workers (0: runtime.NumCPU()) has no chrony.conf directive or daemon flag; the one-worker case pins the daemon to CPU 0 with taskset, which makes NumCPU() 1")
+	r.res.Note("chronygo runs one serving worker per two CPUs by default (CHRONYGO_NTP_WORKERS overrides it); pinned to CPU 0 with taskset it runs one")
 	wrapper := []string{"taskset", "-c", "0"}
 	cg := r.startServer(ctx, "chronygo", r.cfg.Chronygo, true, wrapper)
 	cd := r.startServer(ctx, "chronyd", r.cfg.Chronyd, true, wrapper)
@@ -284,7 +284,7 @@ func (r *runner) scaling(ctx context.Context) {
 	g, d := summarise(cg, samples["chronygo"]), summarise(cd, samples["chronyd"])
 	na := joinNA(g.na, d.na)
 	if g.cpu != nil && r.twoWorkerCPU != nil {
-		r.res.Note("chronygo CPU per reply, IPv4, client log on: %.2f µs with 2 workers (unpinned), %.2f µs with 1 worker (pinned): ratio 2/1 = %.2f",
+		r.res.Note("chronygo CPU per reply, IPv4, client log on: %.2f µs unpinned (default workers), %.2f µs pinned to CPU 0 (1 worker): ratio = %.2f",
 			*r.twoWorkerCPU, *g.cpu, *r.twoWorkerCPU / *g.cpu)
 	}
 	note := fmt.Sprintf("both daemons under taskset -c 0; chronygo runs 1 serving worker; median of %d rounds; %s; %s", r.cfg.Rounds, g.spread, d.spread)

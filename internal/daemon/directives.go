@@ -106,6 +106,7 @@ func DirectiveTable() []DirectiveStatus {
 		DirectiveStatus{Name: "rtcsync", Support: Partial, By: "pkg/discipline/clock", Note: "kernel 11-minute mode through the clock's sync status; not with -x"},
 		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements, rawmeasurements, statistics and selection; rtc, refclocks and tempcomp not written"},
 		DirectiveStatus{Name: "logbanner", Support: ActedOn, By: "internal/daemon/wiring"},
+		DirectiveStatus{Name: "manual", Support: ActedOn, By: "internal/engine", Note: "chronyc manual and settime"},
 		DirectiveStatus{Name: "keyfile", Support: ActedOn, By: "internal/daemon/wiring", Note: "answers authenticated requests and authenticates sources and peers with key; chronyc rekey reloads it"},
 		DirectiveStatus{Name: "rtcdevice", Support: Partial, By: "internal/daemon/wiring", Note: "read only by -s; the RTC is not tracked"},
 		DirectiveStatus{Name: "rtconutc", Support: Partial, By: "internal/daemon/wiring", Note: "used only by -s"},
@@ -114,7 +115,7 @@ func DirectiveTable() []DirectiveStatus {
 	)
 	rows = append(rows, parsed(
 		// Time sources.
-		"refclock", "manual",
+		"refclock",
 		"ntsaeads", "ntsdumpdir", "ntsrefresh", "ntstrustedcerts",
 		"nosystemcert", "nocerttimecheck",
 		// System clock.
