@@ -140,6 +140,8 @@ type runner struct {
 	// twoWorkerCPU is chronygo's CPU per reply (µs) on IPv4 with the
 	// client log, unpinned, for the scaling note.
 	twoWorkerCPU *float64
+	// chronydCPU4 is chronyd's CPU per reply (µs) in the same case.
+	chronydCPU4 *float64
 }
 
 // resolveBinary returns the absolute path of a program named by a path

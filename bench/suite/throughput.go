@@ -229,6 +229,7 @@ func (r *runner) throughput(ctx context.Context) {
 			r.addThroughput(fmt.Sprintf("%s, %s", f.name, mode), g, d, e)
 			if clientLog && f.addr == loopback4() {
 				r.twoWorkerCPU = g.cpu
+				r.chronydCPU4 = d.cpu
 			}
 		}
 		cg.stop()
@@ -292,6 +293,30 @@ func (r *runner) scaling(ctx context.Context) {
 		Chronygo: g.rate, Chronyd: d.rate, NA: na, Note: note})
 	r.res.Add(report.Figure{Section: "scaling", Name: "CPU per reply IPv4, one core (chronygo 1 worker)", Unit: "µs", Better: report.Lower,
 		Chronygo: g.cpu, Chronyd: d.cpu, NA: na})
+	r.twoWorkers(ctx)
+}
+
+// twoWorkers measures chronygo with two serving workers (set through
+// CHRONYGO_NTP_WORKERS), unpinned, beside chronyd's unpinned figure: with
+// the one-core rows it shows whether a second worker serialises on shared
+// state (CPU per reply would grow) or not.
+func (r *runner) twoWorkers(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
+	cg := r.startServer(ctx, "chronygo", r.cfg.Chronygo, true, []string{"env", "CHRONYGO_NTP_WORKERS=2"})
+	defer cg.stop()
+	var samples []loadSample
+	for round := 1; round <= r.cfg.Rounds && ctx.Err() == nil && cg.down == ""; round++ {
+		x := r.measure(ctx, cg, loopback4())
+		samples = append(samples, x)
+		r.cfg.logf("  2 workers IPv4 chronygo round %d: %.0f replies/s, %.2f µs CPU/reply, loss %.3f%% %s", round,
+			x.result.RepliesPerSecond(), float64(x.cpuPerReply)/1e3, 100*x.result.LossRatio(), x.err)
+	}
+	g := summarise(cg, samples)
+	note := fmt.Sprintf("CHRONYGO_NTP_WORKERS=2, unpinned; chronyd's figure is its unpinned IPv4 client-log-on row; median of %d rounds; %s", r.cfg.Rounds, g.spread)
+	r.res.Add(report.Figure{Section: "scaling", Name: "CPU per reply IPv4, chronygo 2 workers", Unit: "µs", Better: report.Lower,
+		Chronygo: g.cpu, Chronyd: r.chronydCPU4, NA: g.na, Note: note})
 }
 
 func joinNA(parts ...string) string {
