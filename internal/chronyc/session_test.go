@@ -198,7 +198,7 @@ func TestSessionRequests(t *testing.T) {
 		{"minpoll ID#12 4", candm.ReqModifyMinpoll, candm.SourceIntParam{Address: candm.AddrFromID(12), Value: 4}},
 		{"maxdelayratio 203.0.113.1 1.5", candm.ReqModifyMaxdelayratio, candm.SourceParam{Address: ip("203.0.113.1"), Value: 1.5}},
 		{"allow", candm.ReqAllow, candm.Subnet{}},
-		{"allow all 10.1", candm.ReqAllowAll, candm.Subnet{IP: ip("10.1.0.0"), Bits: 16}},
+		{"allow all 198.51", candm.ReqAllowAll, candm.Subnet{IP: ip("198.51.0.0"), Bits: 16}},
 		{"cmddeny 2001:db8::/48", candm.ReqCmdDeny, candm.Subnet{IP: ip("2001:db8::"), Bits: 48}},
 		{"deny ntp.example", candm.ReqDeny, candm.Subnet{IP: ip("203.0.113.5"), Bits: 32}},
 		{"local", candm.ReqLocal3, candm.Local{On: true, Stratum: 10, Distance: 1}},
