@@ -58,17 +58,28 @@ func (c *Control) query(fn func() candm.Status) (candm.Status, bool) {
 	return st, true
 }
 
-// Tracking answers chronyc tracking.
-func (c *Control) Tracking() (candm.Tracking, candm.Status) {
-	var t candm.Tracking
+// queryReport runs build on the loop and returns the report it made. When
+// the loop did not run it in time it returns the zero report and FAILED,
+// never reading what build may still write later.
+func queryReport[T any](c *Control, build func() (T, candm.Status)) (T, candm.Status) {
+	var report T
 	st, ok := c.query(func() candm.Status {
-		t = c.e.trackingReport()
-		return candm.StatusSuccess
+		var st candm.Status
+		report, st = build()
+		return st
 	})
 	if !ok {
-		return candm.Tracking{}, st
+		var zero T
+		return zero, st
 	}
-	return t, st
+	return report, st
+}
+
+// Tracking answers chronyc tracking.
+func (c *Control) Tracking() (candm.Tracking, candm.Status) {
+	return queryReport(c, func() (candm.Tracking, candm.Status) {
+		return c.e.trackingReport(), candm.StatusSuccess
+	})
 }
 
 func (e *Engine) trackingReport() candm.Tracking {
@@ -96,15 +107,9 @@ func (e *Engine) trackingReport() candm.Tracking {
 
 // NumSources answers the first request of sources, sourcestats, selectdata.
 func (c *Control) NumSources() (int, candm.Status) {
-	n := 0
-	st, ok := c.query(func() candm.Status {
-		n = len(c.e.sources)
-		return candm.StatusSuccess
+	return queryReport(c, func() (int, candm.Status) {
+		return len(c.e.sources), candm.StatusSuccess
 	})
-	if !ok {
-		return 0, st
-	}
-	return n, st
 }
 
 // sourceAt returns the source with a report index.
@@ -117,19 +122,15 @@ func (e *Engine) sourceAt(i int) *sourceEntry {
 
 // SourceData answers one line of chronyc sources.
 func (c *Control) SourceData(index int) (candm.SourceData, candm.Status) {
-	var d candm.SourceData
-	st, ok := c.query(func() candm.Status {
+	return queryReport(c, func() (candm.SourceData, candm.Status) {
+		var d candm.SourceData
 		s := c.e.sourceAt(index)
 		if s == nil {
-			return candm.StatusNoSuchSource
+			return d, candm.StatusNoSuchSource
 		}
 		d = c.e.sourceData(s)
-		return candm.StatusSuccess
+		return d, candm.StatusSuccess
 	})
-	if !ok {
-		return candm.SourceData{}, st
-	}
-	return d, st
 }
 
 func (e *Engine) sourceData(s *sourceEntry) candm.SourceData {
@@ -160,11 +161,11 @@ func (e *Engine) sourceData(s *sourceEntry) candm.SourceData {
 
 // SourceStats answers one line of chronyc sourcestats.
 func (c *Control) SourceStats(index int) (candm.SourceStats, candm.Status) {
-	var d candm.SourceStats
-	st, ok := c.query(func() candm.Status {
+	return queryReport(c, func() (candm.SourceStats, candm.Status) {
+		var d candm.SourceStats
 		s := c.e.sourceAt(index)
 		if s == nil {
-			return candm.StatusNoSuchSource
+			return d, candm.StatusNoSuchSource
 		}
 		r := s.sel.Stats().Report(c.e.now())
 		d = candm.SourceStats{
@@ -179,21 +180,17 @@ func (c *Control) SourceStats(index int) (candm.SourceStats, candm.Status) {
 			EstOffset:    r.Offset,
 			EstOffsetErr: r.OffsetErr,
 		}
-		return candm.StatusSuccess
+		return d, candm.StatusSuccess
 	})
-	if !ok {
-		return candm.SourceStats{}, st
-	}
-	return d, st
 }
 
 // SelectData answers one line of chronyc selectdata.
 func (c *Control) SelectData(index int) (candm.SelectData, candm.Status) {
-	var d candm.SelectData
-	st, ok := c.query(func() candm.Status {
+	return queryReport(c, func() (candm.SelectData, candm.Status) {
+		var d candm.SelectData
 		s := c.e.sourceAt(index)
 		if s == nil {
-			return candm.StatusNoSuchSource
+			return d, candm.StatusNoSuchSource
 		}
 		r := s.sel.SelectReport()
 		d = candm.SelectData{
@@ -211,12 +208,8 @@ func (c *Control) SelectData(index int) (candm.SelectData, candm.Status) {
 		if r.Authenticated {
 			d.Authentication = 1
 		}
-		return candm.StatusSuccess
+		return d, candm.StatusSuccess
 	})
-	if !ok {
-		return candm.SelectData{}, st
-	}
-	return d, st
 }
 
 // byAddr finds a source by chronyc address.
@@ -229,11 +222,11 @@ func (e *Engine) byAddr(a candm.IPAddr) *sourceEntry {
 
 // NTPData answers chronyc ntpdata.
 func (c *Control) NTPData(addr candm.IPAddr) (candm.NTPData, candm.Status) {
-	var d candm.NTPData
-	st, ok := c.query(func() candm.Status {
+	return queryReport(c, func() (candm.NTPData, candm.Status) {
+		var d candm.NTPData
 		s := c.e.byAddr(addr)
 		if s == nil {
-			return candm.StatusNoSuchSource
+			return d, candm.StatusNoSuchSource
 		}
 		r := s.sm.NTPReport()
 		d = candm.NTPData{
@@ -273,29 +266,19 @@ func (c *Control) NTPData(addr candm.IPAddr) (candm.NTPData, candm.Status) {
 		if r.Authenticated {
 			d.Flags |= candm.NTPFlagAuthenticated
 		}
-		return candm.StatusSuccess
+		return d, candm.StatusSuccess
 	})
-	if !ok {
-		return candm.NTPData{}, st
-	}
-	return d, st
 }
 
 // SourceName answers chronyc sourcename.
 func (c *Control) SourceName(addr candm.IPAddr) (string, candm.Status) {
-	var name string
-	st, ok := c.query(func() candm.Status {
+	return queryReport(c, func() (string, candm.Status) {
 		s := c.e.byAddr(addr)
 		if s == nil {
-			return candm.StatusNoSuchSource
+			return "", candm.StatusNoSuchSource
 		}
-		name = s.name
-		return candm.StatusSuccess
+		return s.name, candm.StatusSuccess
 	})
-	if !ok {
-		return "", st
-	}
-	return name, st
 }
 
 // AuthData answers chronyc authdata for the sources' key settings.
@@ -334,15 +317,9 @@ func (c *Control) AuthData(addr candm.IPAddr) (candm.AuthData, candm.Status) {
 
 // Activity answers chronyc activity.
 func (c *Control) Activity() (candm.Activity, candm.Status) {
-	var a candm.Activity
-	st, ok := c.query(func() candm.Status {
-		a = c.e.activityReport()
-		return candm.StatusSuccess
+	return queryReport(c, func() (candm.Activity, candm.Status) {
+		return c.e.activityReport(), candm.StatusSuccess
 	})
-	if !ok {
-		return candm.Activity{}, st
-	}
-	return a, st
 }
 
 // unresolved counts the sources still waiting for their name.
