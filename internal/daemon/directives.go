@@ -105,6 +105,7 @@ func DirectiveTable() []DirectiveStatus {
 		DirectiveStatus{Name: "peer", Support: Partial, By: "internal/daemon/wiring", Note: "a peer given by name is known only after the first packet sent to it"},
 		DirectiveStatus{Name: "rtcsync", Support: Partial, By: "pkg/discipline/clock", Note: "kernel 11-minute mode through the clock's sync status; not with -x"},
 		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements, rawmeasurements, statistics and selection; rtc, refclocks and tempcomp not written"},
+		DirectiveStatus{Name: "smoothtime", Support: ActedOn, By: "pkg/discipline/reference, pkg/ntp/server", Note: "served to clients; chronyc smoothing and smoothtime"},
 		DirectiveStatus{Name: "logbanner", Support: ActedOn, By: "internal/daemon/wiring"},
 		DirectiveStatus{Name: "manual", Support: ActedOn, By: "internal/engine", Note: "chronyc manual and settime"},
 		DirectiveStatus{Name: "keyfile", Support: ActedOn, By: "internal/daemon/wiring", Note: "answers authenticated requests and authenticates sources and peers with key; chronyc rekey reloads it"},
@@ -118,8 +119,6 @@ func DirectiveTable() []DirectiveStatus {
 		"refclock",
 		"ntsaeads", "ntsdumpdir", "ntsrefresh", "ntstrustedcerts",
 		"nosystemcert", "nocerttimecheck",
-		// System clock.
-		"smoothtime",
 		// NTP server.
 		"broadcast", "ntpsigndsocket", "ntsport", "ntsservercert",
 		"ntsserverkey", "ntsprocesses", "maxntsconnections", "ntsntpserver", "ntsrotate",

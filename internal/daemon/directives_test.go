@@ -74,7 +74,7 @@ func TestUnsupportedDirectives(t *testing.T) {
 	}{
 		{"none", nil, nil},
 		{"acted on only", []string{"pidfile", "user", "allow"}, nil},
-		{"parsed only, once each, in order", []string{"refclock", "pidfile", "smoothtime", "refclock"}, []string{"refclock", "smoothtime"}},
+		{"parsed only, once each, in order", []string{"refclock", "pidfile", "broadcast", "refclock"}, []string{"refclock", "broadcast"}},
 		{"partial ones are not named", []string{"peer", "log"}, nil},
 		{"unknown names are named", []string{"frobnicate"}, []string{"frobnicate"}},
 	}

@@ -21,9 +21,9 @@ type Caller func(fn func()) error
 // Control answers chronyc for the engine (it implements cmdmon.Handler).
 // Every request is handed to the loop through the Caller, so Control may
 // be used from any goroutine. Requests about what the engine does not own
-// (server statistics, clients, NTP access rules, RTC, smoothing, the key
+// (server statistics, clients, NTP access rules, RTC, the key
 // file, rekey and cyclelogs) go to the Fallback handler; manual input
-// (manual.go) belongs to the engine.
+// (manual.go) and time smoothing (smoothing.go) belong to the engine.
 type Control struct {
 	cmdmon.Handler
 	e    *Engine

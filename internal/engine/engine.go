@@ -233,6 +233,7 @@ func referenceOptions(c *conf.Config, drift reference.DriftStore, log logrus.Fie
 		DriftInterval:     float64(c.DriftFile.Interval),
 		Logger:            log,
 		Rand:              rng.Float64,
+		Smooth:            smoothOptions(c),
 	}
 	switch c.LeapSecMode {
 	case "slew":

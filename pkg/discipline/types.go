@@ -89,6 +89,9 @@ type ReferenceSnapshot struct {
 	CorrectionBase   time.Time
 	CorrectionOffset float64
 	CorrectionFreq   float64
+	// Smoothing is the time smoothing (smoothtime) the server applies to
+	// the timestamps it hands out; nil when smoothtime is not configured.
+	Smoothing *Smoothing
 }
 
 // Cook converts a raw clock reading into the daemon's best estimate of true
@@ -109,4 +112,73 @@ func (r *ReferenceSnapshot) RootDispersionAt(now time.Time) float64 {
 		age = 0
 	}
 	return r.RootDispersion + age*r.DispersionRate
+}
+
+// SmoothStage is one piece of the smoothtime ramp: for Length seconds the
+// frequency of the smoothing changes at Wander (s/s²).
+type SmoothStage struct {
+	Wander float64
+	Length float64
+}
+
+// Smoothing is the state of the time smoothing (smoothtime) at its last
+// update: enough to compute the smoothing offset at any later cooked time
+// without asking the engine. Served time is cooked time plus OffsetAt.
+type Smoothing struct {
+	// Offset (s) and Freq (s/s) of the smoothing at LastUpdate (cooked
+	// time). A positive Freq shrinks the offset: served time runs slower.
+	Offset     float64
+	Freq       float64
+	LastUpdate time.Time
+	// Stages are the ramp's three pieces from LastUpdate on: frequency
+	// change up to the maximum, constant frequency, change back to zero.
+	Stages [3]SmoothStage
+	// Quantum is the clock's precision (s): a smoothing offset no larger
+	// is not applied (the server then serves its plain reference).
+	Quantum float64
+	// SuppressLeap hides an announced leap second from clients
+	// (leapsecmode slew with smoothtime: a leap smear).
+	SuppressLeap bool
+}
+
+// At returns the smoothing offset (s), frequency (s/s) and wander (s/s²)
+// at cooked time now, following the stages from LastUpdate.
+func (s *Smoothing) At(now time.Time) (offset, freq, wander float64) {
+	elapsed := now.Sub(s.LastUpdate).Seconds()
+	offset, freq = s.Offset, s.Freq
+	for _, st := range s.Stages {
+		if elapsed <= 0 {
+			break
+		}
+		length := min(st.Length, elapsed)
+		wander = st.Wander
+		offset -= length * (2*freq + wander*length) / 2
+		freq += wander * length
+		elapsed -= length
+	}
+	if elapsed > 0 {
+		wander = 0
+		offset -= elapsed * freq
+	}
+	return offset, freq, wander
+}
+
+// OffsetAt returns the smoothing offset (s) at cooked time now.
+func (s *Smoothing) OffsetAt(now time.Time) float64 {
+	offset, _, _ := s.At(now)
+	return offset
+}
+
+// ServedOffset returns the offset (s) the server adds to the timestamps
+// of a response made at cooked time now: zero without smoothing or when
+// the offset is within the clock's precision.
+func (r *ReferenceSnapshot) ServedOffset(now time.Time) float64 {
+	if r == nil || r.Smoothing == nil {
+		return 0
+	}
+	offset := r.Smoothing.OffsetAt(now)
+	if math.Abs(offset) <= r.Smoothing.Quantum {
+		return 0
+	}
+	return offset
 }

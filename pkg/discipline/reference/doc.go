@@ -4,7 +4,8 @@
 // between stepping and slewing (makestep, maxchange), drives the Clock,
 // follows leap seconds (leapsectz, leapseclist, leapsecmode), takes over as
 // the local reference (local directive), keeps the drift file and reports
-// everything chronyc tracking shows. Smoother is smoothtime.
+// everything chronyc tracking shows. Smoother is smoothtime (Options.Smooth):
+// the reference owns it, and Snapshot publishes its ramp for the server.
 //
 // It is sans-IO apart from the injected Clock, DriftStore and LeapSource:
 // every method takes the engine's event time "now" (monotonic in practice;

@@ -89,6 +89,8 @@ type Options struct {
 	// Rand returns uniform values in [0,1) for the reference time fuzz; nil
 	// uses math/rand/v2.
 	Rand func() float64
+	// Smooth is the smoothtime directive, nil when absent.
+	Smooth *SmoothOptions
 }
 
 // MaxChange is maxchange OFFSET START IGNORE: after Delay updates, offsets

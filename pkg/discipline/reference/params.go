@@ -94,6 +94,7 @@ func (r *Reference) Snapshot(now time.Time) *discipline.ReferenceSnapshot {
 		s.RootDispersion = r.rootDispersion
 		s.DispersionRate = r.skew + math.Abs(r.residualFreq) + r.clk.MaxClockError()
 	}
+	s.Smoothing = r.smoothingSnapshot()
 	return s
 }
 

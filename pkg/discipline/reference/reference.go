@@ -116,6 +116,9 @@ type Reference struct {
 
 	lastRefUpdate         time.Time
 	lastRefUpdateInterval float64
+
+	// smooth is smoothtime, nil when not configured (smooth.go).
+	smooth *Smoother
 }
 
 type fbDrift struct {
@@ -183,6 +186,11 @@ func New(now time.Time, clk clock.Clock, opts Options) *Reference {
 		}
 	}
 	clk.AddChangeHandler(r.handleClockChange)
+	if sm := opts.Smooth; sm != nil {
+		if r.smooth = NewSmoother(sm.MaxFreqPPM, sm.MaxWanderPPM, sm.LeapOnly, r.Skew, r.log); r.smooth != nil {
+			clk.AddChangeHandler(r.smooth.HandleChange)
+		}
+	}
 	r.SetUnsynchronised(now)
 	return r
 }

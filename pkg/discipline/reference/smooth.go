@@ -4,6 +4,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/chronygo/chronygo/pkg/discipline"
 	"github.com/chronygo/chronygo/pkg/discipline/clock"
 )
 
@@ -11,49 +12,13 @@ import (
 // starts following the clock's corrections.
 const unlockSkewWanderRatio = 10000
 
-// smoothStage is one stage of the smoothing: the frequency changes at
-// wander (s/s²) for length seconds.
-type smoothStage struct {
-	wander float64
-	length float64
-}
-
-// SmoothState is an immutable picture of the time smoothing (smoothtime)
-// at its last update, enough to compute the smoothing offset at any time
-// without the Smoother; the serving path can hold one.
-type SmoothState struct {
-	stages     [3]smoothStage
-	offset     float64
-	freq       float64
-	lastUpdate time.Time
-}
-
-// at returns offset (s), frequency (s/s) and wander (s/s²) at cooked now.
-func (s SmoothState) at(now time.Time) (offset, freq, wander float64) {
-	elapsed := now.Sub(s.lastUpdate).Seconds()
-	offset, freq = s.offset, s.freq
-	for _, st := range s.stages {
-		if elapsed <= 0 {
-			break
-		}
-		length := math.Min(st.length, elapsed)
-		wander = st.wander
-		offset -= length * (2*freq + wander*length) / 2
-		freq += wander * length
-		elapsed -= length
-	}
-	if elapsed > 0 {
-		wander = 0
-		offset -= elapsed * freq
-	}
-	return offset, freq, wander
-}
-
-// Offset returns the smoothing offset (s) to add to cooked time now for
-// what the server hands out.
-func (s SmoothState) Offset(now time.Time) float64 {
-	o, _, _ := s.at(now)
-	return o
+// SmoothOptions is the smoothtime directive.
+type SmoothOptions struct {
+	// MaxFreqPPM is the largest frequency offset of the smoothed time
+	// (ppm) and MaxWanderPPM the largest rate of its change (ppm/s).
+	MaxFreqPPM, MaxWanderPPM float64
+	// LeapOnly smooths leap seconds only (leaponly).
+	LeapOnly bool
 }
 
 // SmoothingReport is what chronyc smoothing shows.
@@ -69,7 +34,10 @@ type SmoothingReport struct {
 
 // Smoother is chronyd's smoothtime: it spreads the clock's corrections
 // (offset and frequency) into a frequency ramp limited by maxfreq and
-// maxwander, so that served time has no jumps.
+// maxwander, so that served time has no jumps. The ramp has three stages:
+// the frequency changes at maxwander up to at most maxfreq, stays there as
+// long as needed, and changes back to zero; its integral is the offset to
+// smooth out.
 type Smoother struct {
 	maxFreq   float64 // s/s
 	maxWander float64 // s/s²
@@ -77,7 +45,7 @@ type Smoother struct {
 	locked    bool
 	skew      func() float64
 	log       Logger
-	state     SmoothState
+	state     discipline.Smoothing
 }
 
 // NewSmoother creates the smoothing for smoothtime MAXFREQ MAXWANDER
@@ -85,7 +53,7 @@ type Smoother struct {
 // returns nil when either limit is not positive (smoothing off). The caller
 // registers HandleChange on the clock.
 func NewSmoother(maxFreqPPM, maxWanderPPM float64, leapOnly bool, skew func() float64, log Logger) *Smoother {
-	if maxFreqPPM <= 0 || maxWanderPPM <= 0 {
+	if !(maxFreqPPM > 0) || !(maxWanderPPM > 0) {
 		return nil
 	}
 	if log == nil {
@@ -95,66 +63,92 @@ func NewSmoother(maxFreqPPM, maxWanderPPM float64, leapOnly bool, skew func() fl
 		locked: true, skew: skew, log: log}
 }
 
-// State returns the current immutable smoothing state.
-func (s *Smoother) State() SmoothState { return s.state }
+// State returns a copy of the smoothing's ramp from its last update
+// (Quantum and SuppressLeap are the caller's to fill in).
+func (s *Smoother) State() discipline.Smoothing { return s.state }
 
 // Offset returns the smoothing offset (s) at cooked now.
-func (s *Smoother) Offset(now time.Time) float64 { return s.state.Offset(now) }
+func (s *Smoother) Offset(now time.Time) float64 { return s.state.OffsetAt(now) }
 
+// LeapOnly reports whether only leap seconds are smoothed (leaponly).
+func (s *Smoother) LeapOnly() bool { return s.leapOnly }
+
+// Active reports whether the smoothing follows the clock's corrections
+// (it starts locked until the skew is small enough or chronyc activates
+// it).
+func (s *Smoother) Active() bool { return !s.locked }
+
+// updateStages plans the ramp that brings the current offset and
+// frequency to zero: the lengths of the first and third stages without a
+// frequency limit, then, if the limit is reached, a second stage at the
+// maximum frequency instead of their tops.
 func (s *Smoother) updateStages() {
 	st := &s.state
-	s1 := st.offset / s.maxWander
-	s2 := st.freq * st.freq / (2 * s.maxWander * s.maxWander)
-	var l1t, l3t, errs [2]float64
-	for i, dir := 0, -1.0; i <= 1; i, dir = i+1, dir+2 {
-		v := dir*s1 + s2
+	offsetTerm := st.Offset / s.maxWander
+	freqTerm := st.Freq * st.Freq / (2 * s.maxWander * s.maxWander)
+	// Try both directions of the first stage; tiny offsets may give a
+	// slightly negative length either way, so keep the smaller error.
+	type plan struct{ first, last, err float64 }
+	var plans [2]plan
+	for i, dir := range [2]float64{-1, 1} {
+		v := dir*offsetTerm + freqTerm
+		p := plan{}
 		if v < 0 {
-			errs[i] += -v
+			p.err -= v
 			v = 0
 		}
-		l3t[i] = math.Sqrt(v)
-		l1t[i] = l3t[i] - dir*st.freq/s.maxWander
-		if l1t[i] < 0 {
-			errs[i] += l1t[i] * l1t[i]
-			l1t[i] = 0
+		p.last = math.Sqrt(v)
+		p.first = p.last - dir*st.Freq/s.maxWander
+		if p.first < 0 {
+			p.err += p.first * p.first
+			p.first = 0
 		}
+		plans[i] = p
 	}
-	l1, l3, dir := l1t[1], l3t[1], 1.0
-	if errs[0] < errs[1] {
-		l1, l3, dir = l1t[0], l3t[0], -1
+	dir, chosen := 1.0, plans[1]
+	if plans[0].err < plans[1].err {
+		dir, chosen = -1, plans[0]
 	}
-	l2 := 0.0
-	if f := dir*st.freq + l1*s.maxWander - s.maxFreq; f > 0 {
-		lc := f / s.maxWander
-		f2 := s.maxFreq
-		if lc > l1 {
-			lc = l1
-			f2 = dir * st.freq
+	first, last, middle := chosen.first, chosen.last, 0.0
+	if excess := dir*st.Freq + first*s.maxWander - s.maxFreq; excess > 0 {
+		cut := excess / s.maxWander
+		top := s.maxFreq
+		if cut > first {
+			// Already above the maximum: no first stage.
+			cut = first
+			top = dir * st.Freq
 		}
-		l2 = lc * (2 + f/f2)
-		l1 -= lc
-		l3 -= lc
+		middle = cut * (2 + excess/top)
+		first -= cut
+		last -= cut
 	}
-	st.stages = [3]smoothStage{{dir * s.maxWander, l1}, {0, l2}, {-dir * s.maxWander, l3}}
+	st.Stages = [3]discipline.SmoothStage{
+		{Wander: dir * s.maxWander, Length: first},
+		{Length: middle},
+		{Wander: -dir * s.maxWander, Length: last},
+	}
 }
 
-func (s *Smoother) update(now time.Time, offset, freq float64) {
+// update folds a correction of the clock (offset s, relative frequency
+// dfreq) into the smoothing at cooked now.
+func (s *Smoother) update(now time.Time, offset, dfreq float64) {
 	if s.locked {
-		if s.skew()/s.maxWander < unlockSkewWanderRatio || s.leapOnly {
+		if s.leapOnly || s.skew()/s.maxWander < unlockSkewWanderRatio {
 			s.Activate(now)
 		}
 		return
 	}
-	o, f, _ := s.state.at(now)
-	s.state.offset = o + offset
-	s.state.freq = (f - freq) / (1 - freq)
-	s.state.lastUpdate = now
+	o, f, _ := s.state.At(now)
+	s.state.Offset = o + offset
+	s.state.Freq = (f - dfreq) / (1 - dfreq)
+	s.state.LastUpdate = now
 	s.updateStages()
 }
 
-// HandleChange follows the clock's corrections (register on the Clock).
-// Steps reset the smoothing; leap notifications are smoothed in leaponly
-// mode.
+// HandleChange follows the clock's corrections (register it on the
+// Clock). Steps reset the smoothing; a leap second announced by the clock
+// is smoothed in leaponly mode (otherwise its slew arrives as an ordinary
+// correction).
 func (s *Smoother) HandleChange(c clock.Change) {
 	switch {
 	case c.Type == clock.ChangeAdjust && s.leapOnly:
@@ -168,13 +162,14 @@ func (s *Smoother) HandleChange(c clock.Change) {
 	case c.Type == clock.ChangeStep:
 		s.Reset(c.Cooked)
 	}
-	if !s.state.lastUpdate.IsZero() {
-		elapsed := s.state.lastUpdate.Sub(c.Cooked).Seconds()
-		s.state.lastUpdate = addSeconds(s.state.lastUpdate, elapsed*c.DFreq-c.DOffset)
+	if !s.state.LastUpdate.IsZero() {
+		elapsed := s.state.LastUpdate.Sub(c.Cooked).Seconds()
+		s.state.LastUpdate = addSeconds(s.state.LastUpdate, elapsed*c.DFreq-c.DOffset)
 	}
 }
 
-// Activate starts smoothing (chronyc smoothtime activate).
+// Activate starts smoothing (chronyc smoothtime activate); it does nothing
+// when already active.
 func (s *Smoother) Activate(now time.Time) {
 	if !s.locked {
 		return
@@ -185,27 +180,44 @@ func (s *Smoother) Activate(now time.Time) {
 	}
 	s.log.Infof("Activated time smoothing%s", what)
 	s.locked = false
-	s.state.lastUpdate = now
+	s.state.LastUpdate = now
 }
 
-// Reset drops the smoothed offset and frequency (chronyc smoothtime reset).
+// Reset drops the smoothed offset and frequency (chronyc smoothtime reset
+// and every step of the clock).
 func (s *Smoother) Reset(now time.Time) {
-	s.state = SmoothState{lastUpdate: now}
+	s.state = discipline.Smoothing{LastUpdate: now}
 	s.log.Infof("Reset time smoothing")
 }
 
 // Report returns chronyc smoothing's fields at cooked now.
 func (s *Smoother) Report(now time.Time) SmoothingReport {
-	o, f, w := s.state.at(now)
+	o, f, w := s.state.At(now)
 	r := SmoothingReport{Active: !s.locked, LeapOnly: s.leapOnly, Offset: o, FreqPPM: -1e6 * f, WanderPPM: -1e6 * w}
-	elapsed := now.Sub(s.state.lastUpdate).Seconds()
+	elapsed := now.Sub(s.state.LastUpdate).Seconds()
 	if !s.locked && elapsed >= 0 {
 		total := 0.0
-		for _, st := range s.state.stages {
-			total += st.length
+		for _, st := range s.state.Stages {
+			total += st.Length
 		}
 		r.LastUpdateAgo = elapsed
 		r.RemainingTime = math.Max(0, total-elapsed)
 	}
 	return r
+}
+
+// Smoother returns the smoothtime smoothing, nil when not configured.
+func (r *Reference) Smoother() *Smoother { return r.smooth }
+
+// smoothingSnapshot is the smoothing state to publish, nil without
+// smoothtime. With leapsecmode slew a leap second is smeared, so clients
+// are not told about it.
+func (r *Reference) smoothingSnapshot() *discipline.Smoothing {
+	if r.smooth == nil {
+		return nil
+	}
+	st := r.smooth.State()
+	st.Quantum = r.clk.Precision()
+	st.SuppressLeap = r.opts.LeapMode == LeapModeSlew
+	return &st
 }

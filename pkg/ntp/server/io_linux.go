@@ -538,7 +538,7 @@ func (w *worker) drainErrQueue(fd uintptr) {
 		if snap == nil {
 			snap = w.s.cfg.Reference.Load()
 		}
-		w.s.shared.Tx.UpdateTx(e.rx, snap.Cook(ts), TimestampKernel)
+		w.s.shared.Tx.UpdateTx(e.rx, servedKernelTx(snap, ts), TimestampKernel)
 		if w.txPerPacket && w.txPending == 0 {
 			return
 		}

@@ -223,6 +223,13 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 	rxCooked := snap.Cook(req.RxRaw)
 	params := referenceParams(snap, rxCooked)
 	precision := int(params.precision)
+	// Clients (not symmetric peers) get smoothed time: the offset is
+	// taken once, at the receive time, and moves every timestamp of the
+	// response (zero without smoothtime).
+	var smooth float64
+	if myMode == wire.ModeServer && snap != nil && snap.Smoothing != nil {
+		smooth = smoothParams(snap, rxCooked, &params)
+	}
 	if kod != 0 {
 		params.leap = discipline.LeapUnsynchronised
 		params.stratum = 0
@@ -255,7 +262,7 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 	if candidate {
 		prevRx = orig
 	}
-	rxTS := wire.FromTime(rxCooked)
+	rxTS := wire.FromTime(smoothed(rxCooked, smooth))
 	respRx := rxTS
 	for i := 0; i < maxFuzzTries; i++ {
 		respRx = fuzzed(rxTS, precision, r.rnd)
@@ -269,7 +276,7 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 	if interleaved {
 		txTime = prevTx
 	} else {
-		txTime = snap.Cook(clock())
+		txTime = smoothed(snap.Cook(clock()), smooth)
 	}
 	txBase := wire.FromTime(txTime)
 	respTx := txBase
@@ -307,7 +314,7 @@ func (r *Responder) Handle(req *Request, snap *discipline.ReferenceSnapshot, clo
 	if candidate {
 		// chronyd reads the clock once more just before sending; the
 		// time saved for the next interleaved response is that reading.
-		sent := snap.Cook(clock())
+		sent := smoothed(snap.Cook(clock()), smooth)
 		r.shared.Tx.Save(respRx, sent, TimestampDaemon)
 		r.savedRx = respRx
 	}
