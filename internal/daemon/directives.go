@@ -104,15 +104,16 @@ func DirectiveTable() []DirectiveStatus {
 	rows = append(rows,
 		DirectiveStatus{Name: "peer", Support: Partial, By: "internal/daemon/wiring", Note: "a peer given by name is known only after the first packet sent to it"},
 		DirectiveStatus{Name: "rtcsync", Support: Partial, By: "pkg/discipline/clock", Note: "kernel 11-minute mode through the clock's sync status; not with -x"},
-		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements, rawmeasurements, statistics and selection; rtc, refclocks and tempcomp not written"},
+		DirectiveStatus{Name: "log", Support: Partial, By: "internal/daemon/wiring", Note: "tracking, measurements, rawmeasurements, statistics, selection and rtc; refclocks and tempcomp not written"},
 		DirectiveStatus{Name: "smoothtime", Support: ActedOn, By: "pkg/discipline/reference, pkg/ntp/server", Note: "served to clients; chronyc smoothing and smoothtime"},
 		DirectiveStatus{Name: "logbanner", Support: ActedOn, By: "internal/daemon/wiring"},
 		DirectiveStatus{Name: "manual", Support: ActedOn, By: "internal/engine", Note: "chronyc manual and settime"},
 		DirectiveStatus{Name: "keyfile", Support: ActedOn, By: "internal/daemon/wiring", Note: "answers authenticated requests and authenticates sources and peers with key; chronyc rekey reloads it"},
-		DirectiveStatus{Name: "rtcdevice", Support: Partial, By: "internal/daemon/wiring", Note: "read only by -s; the RTC is not tracked"},
-		DirectiveStatus{Name: "rtconutc", Support: Partial, By: "internal/daemon/wiring", Note: "used only by -s"},
-		DirectiveStatus{Name: "hwclockfile", Support: Partial, By: "internal/daemon/wiring", Note: "its LOCAL/UTC setting is used only by -s"},
-		DirectiveStatus{Name: "rtcfile", Support: Partial, By: "internal/daemon/wiring", Note: "its coefficients are used by -s; the file is never updated"},
+		DirectiveStatus{Name: "rtcdevice", Support: ActedOn, By: "internal/daemon/wiring", Note: "read by -s, tracked with rtcfile, set by trimrtc"},
+		DirectiveStatus{Name: "rtconutc", Support: ActedOn, By: "internal/daemon/wiring"},
+		DirectiveStatus{Name: "hwclockfile", Support: ActedOn, By: "internal/daemon/wiring", Note: "its LOCAL/UTC setting"},
+		DirectiveStatus{Name: "rtcfile", Support: Partial, By: "internal/engine", Note: "the RTC is tracked (chronyc rtcdata, trimrtc, writertc); with -s the sources start without waiting for the RTC's fine setting"},
+		DirectiveStatus{Name: "rtcautotrim", Support: ActedOn, By: "internal/engine"},
 	)
 	rows = append(rows, parsed(
 		// Time sources.
@@ -125,8 +126,6 @@ func DirectiveTable() []DirectiveStatus {
 		"ntsratelimit",
 		// Command and monitoring access.
 		"bindcmddevice",
-		// Real-time clock.
-		"rtcautotrim",
 		// Logging.
 		"mailonchange",
 		// Miscellaneous.

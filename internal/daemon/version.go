@@ -11,7 +11,7 @@ const ChronyVersion = "4.8"
 
 // Features lists, in chronyd's "+FEATURE -FEATURE" shape, what this build
 // supports. It is kept truthful by hand as components are wired in.
-const Features = "+CMDMON +NTP -REFCLOCK -RTC +PRIVDROP -SCFILTER -SIGND +ASYNCDNS -NTS -SECHASH +IPV6 +DEBUG"
+const Features = "+CMDMON +NTP -REFCLOCK +RTC +PRIVDROP -SCFILTER -SIGND +ASYNCDNS -NTS -SECHASH +IPV6 +DEBUG"
 
 // VersionLine is printed by -v and --version, in chronyd's shape.
 func VersionLine() string {

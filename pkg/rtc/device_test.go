@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,4 +32,33 @@ func TestLinuxDeviceReadOnly(t *testing.T) {
 	}
 	assert.False(t, rtcTime.IsZero())
 	assert.WithinDuration(t, time.Now(), sys, 5*time.Second)
+}
+
+func TestToRTCTimeRoundTrip(t *testing.T) {
+	tests := []struct {
+		name  string
+		t     time.Time
+		onUTC bool
+	}{
+		{"UTC", time.Date(2026, 11, 25, 21, 33, 14, 0, time.UTC), true},
+		{"leap day", time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC), true},
+		{"local time", time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ToRTCTime(tc.t.Add(400*time.Millisecond), tc.onUTC)
+			assert.True(t, tc.t.Equal(FromRTCTime(r, tc.onUTC)), "whole seconds survive")
+		})
+	}
+	r := ToRTCTime(time.Date(2024, 2, 29, 23, 59, 59, 0, time.UTC), true)
+	assert.Equal(t, unix.RTCTime{Sec: 59, Min: 59, Hour: 23, Mday: 29, Mon: 1, Year: 124, Wday: 4, Yday: 59}, r)
+}
+
+func TestCheckTrackingMissingDevice(t *testing.T) {
+	path := t.TempDir() + "/rtc9"
+	err := CheckTracking(path)
+	var de *DeviceError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "Could not open RTC device "+path+" : No such file or directory", de.Error())
+	assert.ErrorIs(t, err, unix.ENOENT)
 }

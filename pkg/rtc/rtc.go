@@ -1,10 +1,11 @@
 // Package rtc holds chronyd's real-time clock settings and files: which RTC
 // mode applies (the kernel's 11-minute mode with rtcsync, RTC tracking with
 // rtcfile, or none, in which case chronyc rtcdata gets NORTC), the rtcfile
-// coefficients and the hwclock adjtime file. With rtcfile, Tracker (sans-IO)
-// estimates the RTC's offset and gain rate from readings taken by
-// LinuxDevice (read only: this package never sets the RTC) and produces the
-// chronyc rtcdata report.
+// coefficients and the hwclock adjtime file. With rtcfile, Driver (sans-IO)
+// decides when the RTC is read, feeds the readings to a Tracker, which
+// estimates the RTC's offset and gain rate (the chronyc rtcdata report), and
+// trims the RTC (trimrtc, rtcautotrim). A Device reads and sets the RTC:
+// LinuxDevice is the real one, which is only read except when trimming.
 //
 // rtcsync itself works through the clock driver: clock.Options.RTCSync lets
 // the timex driver clear STA_UNSYNC (with the reference's maximum and

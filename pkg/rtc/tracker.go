@@ -54,6 +54,12 @@ func NewTracker(c Coefs) *Tracker {
 // AddSample records that the RTC read rtcTime when the cooked system time
 // was system, then refits.
 func (t *Tracker) AddSample(rtcTime time.Time, system time.Time) {
+	t.accumulate(rtcTime, system)
+	t.fit()
+}
+
+// accumulate stores a sample without refitting.
+func (t *Tracker) accumulate(rtcTime time.Time, system time.Time) {
 	r := rtcTime.Unix()
 	if len(t.rtc) == MaxSamples {
 		t.discard(dropWhenFull)
@@ -65,7 +71,12 @@ func (t *Tracker) AddSample(rtcTime time.Time, system time.Time) {
 	t.rtc = append(t.rtc, r)
 	t.system = append(t.system, system)
 	t.sinceFit++
-	t.fit()
+}
+
+// reset drops every sample (the coefficients stay).
+func (t *Tracker) reset() {
+	t.rtc, t.system = t.rtc[:0], t.system[:0]
+	t.sinceFit = 0
 }
 
 func (t *Tracker) discard(first int) {
@@ -76,26 +87,38 @@ func (t *Tracker) discard(first int) {
 // fit runs the robust regression of the RTC's fastness against RTC time,
 // dropping the oldest samples while the residuals fail a runs test.
 func (t *Tracker) fit() {
+	t.sinceFit = 0
+	if ref, fast, slope, ok := t.regress(); ok {
+		t.valid, t.refTime, t.secondsFst, t.gainRate = true, ref, fast, slope
+	}
+}
+
+// regress fits the samples, drops the oldest ones the runs test rejects
+// and returns the fit (reference RTC second, offset at it, slope) without
+// storing it; ok is false with fewer than two samples.
+func (t *Tracker) regress() (ref int64, fast, slope float64, ok bool) {
 	n := len(t.rtc)
 	if n < 2 {
-		return
+		return 0, 0, 0, false
 	}
-	ref := t.rtc[n-1]
+	ref = t.rtc[n-1]
 	x := make([]float64, n)
 	y := make([]float64, n)
 	for i := range t.rtc {
 		x[i] = float64(t.rtc[i] - ref)
-		y[i] = float64(t.rtc[i]) - float64(t.system[i].UnixNano())*1e-9
+		// Whole seconds apart from the fraction: float64 nanoseconds since
+		// 1970 would lose a quarter of a microsecond.
+		y[i] = float64(t.rtc[i]-t.system[i].Unix()) - float64(t.system[i].Nanosecond())*1e-9
 	}
 	start, a, b, runs, ok := bestRobustFit(x, y)
 	if !ok {
-		return
+		return 0, 0, 0, false
 	}
-	t.valid, t.refTime, t.secondsFst, t.gainRate, t.runs = true, ref, a, b, runs
-	t.sinceFit = 0
+	t.runs = runs
 	if start > 0 {
 		t.discard(start)
 	}
+	return ref, a, b, true
 }
 
 // bestRobustFit fits y = a + b·x minimising absolute residuals, starting

@@ -49,6 +49,9 @@ type EngineDeps struct {
 	Lookup pool.Lookup
 	// RTC opens the real-time clock for -s (default SystemRTC).
 	RTC RTCFactory
+	// RTCDevice opens the real-time clock for tracking with rtcfile
+	// (default SystemRTCDevice).
+	RTCDevice RTCDeviceFactory
 	// ZoneinfoDir is where leapsectz looks up time zones (default
 	// /usr/share/zoneinfo).
 	ZoneinfoDir string
@@ -69,6 +72,9 @@ func NewEngineFactory(deps EngineDeps) EngineFactory {
 	}
 	if deps.RTC == nil {
 		deps.RTC = SystemRTC
+	}
+	if deps.RTCDevice == nil {
+		deps.RTCDevice = SystemRTCDevice
 	}
 	if deps.ZoneinfoDir == "" {
 		deps.ZoneinfoDir = defaultZoneinfoDir
@@ -129,8 +135,9 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	fromRTC := false
 	if r.Options.InitFromRTC {
-		setInitialTime(clk, cfg, deps.RTC(cfg.RTCDevice, rtcOnUTC(cfg, log)), log)
+		fromRTC = setInitialTime(clk, cfg, deps.RTC(cfg.RTCDevice, rtcOnUTC(cfg, log)), log)
 	}
 	ec := &engineComponent{
 		log:   log,
@@ -138,6 +145,10 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 		clk:   clk,
 		ref:   in.Reference,
 		peers: newPeerSockets(cfg, r.Options.Family, clk.ReadRaw),
+	}
+	fallback, err := ec.setupRTC(cfg, deps.RTCDevice, fromRTC, in.Fallback)
+	if err != nil {
+		return nil, err
 	}
 	ec.shell = clientio.New(clientio.Config{
 		AcquisitionPort:    max(cfg.AcquisitionPort, 0),
@@ -157,6 +168,12 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 		return nil, err
 	}
 	ec.logs = logs
+	if ec.rtc != nil {
+		if err := logs.openRTCLog(cfg); err != nil {
+			logs.Close()
+			return nil, err
+		}
+	}
 	in.maint.addLogs(logs)
 	var drift reference.DriftStore
 	if cfg.DriftFile.Path != "" {
@@ -181,7 +198,7 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 			Keys:           in.maint.currentKeys(),
 			Leap:           reference.LoadLeapSource(cfg.LeapSecTZ, cfg.LeapSecList, deps.ZoneinfoDir, log),
 		},
-		Fallback:   in.Fallback,
+		Fallback:   fallback,
 		OnShutdown: ec.shutdownRequested,
 		Lookup:     deps.Lookup,
 	})
@@ -209,6 +226,10 @@ type engineComponent struct {
 	clk clock.Clock
 	// ref is where the engine publishes the reference.
 	ref *atomic.Pointer[discipline.ReferenceSnapshot]
+	// rtc is the RTC driver of rtcfile (nil when none runs), rtcStarted
+	// set once it runs on the loop.
+	rtc        *engine.RTC
+	rtcStarted bool
 
 	once sync.Once
 }
@@ -231,6 +252,7 @@ func (c *engineComponent) Start(ctx context.Context) error {
 	if err := c.svc.Start(ctx); err != nil {
 		return err
 	}
+	c.startRTC()
 	return c.svc.Do(func(e *engine.Engine) { e.GiveUpWithoutSources() })
 }
 
@@ -253,6 +275,7 @@ func (c *engineComponent) deliverPeer(b []byte, from netip.AddrPort, rx source.R
 
 // Close stops the engine (drift and dump files) and closes its sockets.
 func (c *engineComponent) Close() error {
+	c.stopRTC()
 	err := c.svc.Close()
 	_ = c.shell.Close()
 	c.peers.close()

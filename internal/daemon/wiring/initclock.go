@@ -60,11 +60,12 @@ func driftFileTime(cfg *conf.Config) time.Time {
 // setInitialTime is chronyd -s: the clock is set from the RTC when it can
 // be read, else moved forward to the drift file's modification time when
 // it reads earlier. Without clock control (-x) the clock driver refuses the
-// step and logs it, as chronyd's null driver does.
-func setInitialTime(clk clock.Clock, cfg *conf.Config, dev RTCReader, log logrus.FieldLogger) {
+// step and logs it, as chronyd's null driver does. It reports whether the
+// RTC was used, after which the RTC driver (rtcfile) refines the setting.
+func setInitialTime(clk clock.Clock, cfg *conf.Config, dev RTCReader, log logrus.FieldLogger) (fromRTC bool) {
 	mtime := driftFileTime(cfg)
 	if dev != nil && setFromRTC(clk, cfg, dev, mtime, log) {
-		return
+		return true
 	}
 	stepped, err := rtc.RestoreFromDriftfileTime(clk, mtime)
 	switch {
@@ -73,6 +74,7 @@ func setInitialTime(clk clock.Clock, cfg *conf.Config, dev RTCReader, log logrus
 	case stepped:
 		log.Info("System time restored from driftfile")
 	}
+	return false
 }
 
 // setFromRTC steps the clock to the RTC's time; it reports false when the
@@ -83,12 +85,7 @@ func setFromRTC(clk clock.Clock, cfg *conf.Config, dev RTCReader, mtime time.Tim
 		log.Debugf("Could not read RTC: %v", err)
 		return false
 	}
-	var coefs rtc.Coefs
-	if cfg.RTCFile != "" {
-		if c, cerr := rtc.LoadCoefs(cfg.RTCFile); cerr == nil {
-			coefs = c
-		}
-	}
+	coefs := loadRTCCoefs(cfg, log)
 	stepped, ok, err := rtc.SetFromRTC(clk, rtcTime, sys, coefs, mtime)
 	switch {
 	case !ok:
@@ -109,4 +106,20 @@ func logStepError(err error, log logrus.FieldLogger) {
 		return
 	}
 	log.WithError(err).Warn("Could not set the system time")
+}
+
+// loadRTCCoefs reads the rtcfile's coefficients for -s; a missing file
+// gives invalid ones silently, an unreadable one with chronyd's warning.
+func loadRTCCoefs(cfg *conf.Config, log logrus.FieldLogger) rtc.Coefs {
+	if cfg.RTCFile == "" {
+		return rtc.Coefs{}
+	}
+	c, err := rtc.LoadCoefs(cfg.RTCFile)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			log.Warnf("Could not read coefficients from %s", cfg.RTCFile)
+		}
+		return rtc.Coefs{}
+	}
+	return c
 }

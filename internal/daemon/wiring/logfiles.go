@@ -13,6 +13,7 @@ import (
 	"github.com/chronygo/chronygo/pkg/discipline/selection"
 	"github.com/chronygo/chronygo/pkg/discipline/sourcestats"
 	"github.com/chronygo/chronygo/pkg/ntp/source"
+	"github.com/chronygo/chronygo/pkg/rtc"
 )
 
 // logFile is one of chronyd's log files under logdir (tracking.log,
@@ -65,6 +66,7 @@ func (l *logFile) close() error {
 type logFiles struct {
 	trackingFile, measurementsFile *logFile
 	statisticsFile, selectionFile  *logFile
+	rtcFile                        *logFile
 	raw                            bool
 	// tracking, measurement, statistics and selection are the engine's
 	// hooks (nil when off).
@@ -72,6 +74,8 @@ type logFiles struct {
 	measurement func(source.Measurement)
 	statistics  func(string)
 	selection   func(string)
+	// rtc receives rtc.log lines from the RTC driver (nil when off).
+	rtc func(string)
 }
 
 // openLogFiles opens the log files of the configuration under logdir.
@@ -112,6 +116,20 @@ func openLogFiles(cfg *conf.Config) (*logFiles, error) {
 	return l, nil
 }
 
+// openRTCLog opens rtc.log for `log rtc` once the RTC driver runs (no
+// file without it).
+func (l *logFiles) openRTCLog(cfg *conf.Config) error {
+	if cfg.LogDir == "" || !cfg.Log.RTC {
+		return nil
+	}
+	f, err := openLogFile(cfg.LogDir, "rtc.log", rtc.LogHeader, cfg.LogBanner)
+	if err != nil {
+		return err
+	}
+	l.rtcFile, l.rtc = f, f.write
+	return nil
+}
+
 // measured logs one processed response: every one with rawmeasurements,
 // only those that passed the tests with measurements.
 func (l *logFiles) measured(m source.Measurement) {
@@ -124,5 +142,5 @@ func (l *logFiles) measured(m source.Measurement) {
 // Close closes the files.
 func (l *logFiles) Close() error {
 	return errors.Join(l.trackingFile.close(), l.measurementsFile.close(),
-		l.statisticsFile.close(), l.selectionFile.close())
+		l.statisticsFile.close(), l.selectionFile.close(), l.rtcFile.close())
 }

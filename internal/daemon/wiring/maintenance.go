@@ -162,7 +162,7 @@ func (h *referenceHandler) Run(a cmdmon.Action) candm.Status {
 // at the top of each new file.
 func (l *logFiles) reopen() error {
 	return errors.Join(l.trackingFile.reopen(), l.measurementsFile.reopen(),
-		l.statisticsFile.reopen(), l.selectionFile.reopen())
+		l.statisticsFile.reopen(), l.selectionFile.reopen(), l.rtcFile.reopen())
 }
 
 // reopen closes the file and opens its path again for appending.
