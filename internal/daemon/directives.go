@@ -112,7 +112,7 @@ func DirectiveTable() []DirectiveStatus {
 		DirectiveStatus{Name: "rtcdevice", Support: ActedOn, By: "internal/daemon/wiring", Note: "read by -s, tracked with rtcfile, set by trimrtc"},
 		DirectiveStatus{Name: "rtconutc", Support: ActedOn, By: "internal/daemon/wiring"},
 		DirectiveStatus{Name: "hwclockfile", Support: ActedOn, By: "internal/daemon/wiring", Note: "its LOCAL/UTC setting"},
-		DirectiveStatus{Name: "rtcfile", Support: Partial, By: "internal/engine", Note: "the RTC is tracked (chronyc rtcdata, trimrtc, writertc); with -s the sources start without waiting for the RTC's fine setting"},
+		DirectiveStatus{Name: "rtcfile", Support: Partial, By: "internal/engine", Note: "the RTC is tracked (chronyc rtcdata, trimrtc, writertc); with -s the sources and readiness wait for the RTC's fine setting; a missing update interrupt is retried after 1.5 s"},
 		DirectiveStatus{Name: "rtcautotrim", Support: ActedOn, By: "internal/engine"},
 	)
 	rows = append(rows, parsed(

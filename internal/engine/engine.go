@@ -78,6 +78,10 @@ type Options struct {
 	// statistics.log and selection.log (`log statistics`, `log
 	// selection`).
 	StatisticsLog, SelectionLog func(line string)
+	// RTC, when not nil, is the RTC driver of rtcfile: with its fine
+	// setting (chronyd -s) Start holds the sources back until it ends, and
+	// its readings start once the configured names are resolved.
+	RTC *RTC
 }
 
 // Engine holds the whole timing state of the daemon. Every method must be
@@ -138,6 +142,8 @@ type Engine struct {
 	// statsLog and selLog receive statistics.log and selection.log lines
 	// (logs.go).
 	statsLog, selLog func(string)
+	// rtc is the RTC driver of rtcfile (nil: none).
+	rtc *RTC
 }
 
 // Counters are the engine's activity counters (for tests and chronyc).
@@ -215,6 +221,10 @@ func New(opts Options) (*Engine, error) {
 	}
 	e.clk.AddChangeHandler(e.handleClockChange)
 	e.clk.AddDispersionHandler(e.sel.AddDispersion)
+	if opts.RTC != nil {
+		e.rtc = opts.RTC
+		e.rtc.attach(e)
+	}
 	e.publish()
 	return e, nil
 }
@@ -324,11 +334,33 @@ func secondsToDuration(s float64) time.Duration {
 }
 
 // Start begins polling the configured sources. It must be called once.
+// With the RTC's fine setting (chronyd -s with rtcfile) the sources start
+// only when it ends, as chronyd's RTC_TimeInit orders it; chronyc and the
+// NTP server are answered meanwhile.
 func (e *Engine) Start() {
 	if e.started {
 		return
 	}
 	e.started = true
+	if e.rtc != nil && e.rtc.timeInit(e.startAfterRTC) {
+		e.after()
+		return
+	}
+	e.startSources()
+}
+
+// startAfterRTC continues the start-up once the RTC's fine setting ended.
+func (e *Engine) startAfterRTC() {
+	if e.stopped {
+		return
+	}
+	e.startSources()
+	e.GiveUpWithoutSources()
+}
+
+// startSources starts initstepslew or the configured sources (chronyd's
+// post_init_rtc_hook).
+func (e *Engine) startSources() {
 	if e.initStepSlew() {
 		e.after()
 		return
@@ -423,6 +455,9 @@ func (e *Engine) checkResolvingEnd() {
 		e.LoadDumps()
 	}
 	e.removeDumpFiles()
+	if e.rtc != nil {
+		e.rtc.startMeasurements()
+	}
 }
 
 // Shutdown stops every timer and writes the drift file (chronyd's exit).

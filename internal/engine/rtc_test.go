@@ -31,10 +31,13 @@ type virtualRTC struct {
 	since time.Time
 	fast0 float64
 	gain  float64
-	// sets are the times the RTC was set to; failReads makes reads fail.
-	sets      []time.Time
-	failReads bool
-	requests  int
+	// sets are the times the RTC was set to; fail, when not nil, is the
+	// error every reading ends with, failWait how long it takes to come
+	// (a missing interrupt waits).
+	sets     []time.Time
+	fail     error
+	failWait time.Duration
+	requests int
 }
 
 func newVirtualRTC(s *sim.Simulation, n *sim.Node, fast, gain float64) *virtualRTC {
@@ -54,9 +57,14 @@ func (v *virtualRTC) Request(deliver func(rtcTime, sysRaw time.Time, err error))
 	// a tick must get the next one, not the same one again.
 	next := shown.Round(time.Microsecond).Truncate(time.Second).Add(time.Second)
 	wait := time.Duration(float64(next.Sub(shown)) / (1 + v.gain))
+	if v.fail != nil {
+		err := v.fail
+		v.s.Scheduler().At(now.Add(v.failWait), func() { deliver(time.Time{}, time.Time{}, err) })
+		return
+	}
 	v.s.Scheduler().At(now.Add(wait), func() {
-		if v.failReads {
-			deliver(time.Time{}, time.Time{}, errors.New("virtual RTC: read failed"))
+		if v.fail != nil {
+			deliver(time.Time{}, time.Time{}, v.fail)
 			return
 		}
 		deliver(next, v.n.Clock().ReadRaw(), nil)
@@ -240,13 +248,13 @@ func TestRTCFollowsClockStep(t *testing.T) {
 
 func TestRTCReadErrorsKeepTheDaemonRunning(t *testing.T) {
 	s, n, dev, drv, _ := rtcWorld(t, 1, 2, 0, 0)
-	dev.failReads = true
+	dev.fail = errors.New("virtual RTC: read failed")
 	s.Run(200)
-	assert.True(t, hasLog(n, "Could not read time from RTC"))
+	assert.True(t, hasLog(n, "Could not read time from RTC : virtual RTC: read failed"))
 	rep, st := rtcHandler(drv).RTCData()
 	assert.Equal(t, candm.StatusSuccess, st)
 	assert.Zero(t, rep.NSamples)
-	dev.failReads = false
+	dev.fail = nil
 	s.Run(100)
 	rep, _ = rtcHandler(drv).RTCData()
 	assert.Positive(t, rep.NSamples, "readings resume")
@@ -299,6 +307,13 @@ func TestStockChronycRTC(t *testing.T) {
 	}
 	withRTC := serve(engine.NewControl(n.Engine(), call, &engine.RTCHandler{Handler: &cmdmon.UnsyncedHandler{}, RTC: drv, Call: call}))
 	withoutRTC := serve(engine.NewControl(n.Engine(), call, nil))
+	// An RTC whose device failed after start: closed, the driver stopped.
+	fs, fn, fdev, fdrv, _ := rtcWorld(t, 1, 42.5, 12, 0)
+	fs.Run(900)
+	fdev.fail = &rtc.ReadError{Failure: rtc.FailureDevice, Msg: "Could not read flags /dev/rtc : No such device"}
+	fs.Run(300)
+	require.True(t, hasLog(fn, "Could not read flags /dev/rtc : No such device"))
+	failed := serve(engine.NewControl(fn.Engine(), call, &engine.RTCHandler{Handler: &cmdmon.UnsyncedHandler{}, RTC: fdrv, Call: call}))
 
 	tests := []struct {
 		sock string
@@ -311,11 +326,17 @@ func TestStockChronycRTC(t *testing.T) {
 		{withoutRTC, "rtcdata", []string{"513 RTC driver not running"}},
 		{withoutRTC, "trimrtc", []string{"513 RTC driver not running"}},
 		{withoutRTC, "writertc", []string{"513 RTC driver not running"}},
+		{failed, "rtcdata", []string{"RTC is fast by     :    42.5", "RTC gains time at  :    12.0"}},
+		{failed, "writertc", []string{"513 RTC driver not running"}},
+		{failed, "trimrtc", []string{"200 OK"}},
 	}
 	for _, tc := range tests {
 		name := tc.cmd
-		if tc.sock == withoutRTC {
+		switch tc.sock {
+		case withoutRTC:
 			name += " without RTC"
+		case failed:
+			name += " after a device failure"
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -381,5 +402,155 @@ func TestRTCInitialSettingSlewsTheClock(t *testing.T) {
 			rep, _ := rtcHandler(drv).RTCData()
 			assert.Positive(t, rep.NSamples, "normal measurements follow")
 		})
+	}
+}
+
+// rtcStartWorld is a client with one server whose engine is given an RTC
+// driver in its options, as the daemon builds it. With initial (chronyd
+// -s) the fine setting comes first. The RTC is 5 s fast; every reading
+// fails with fail, after failWait, when fail is not nil.
+func rtcStartWorld(t *testing.T, initial *rtc.Coefs, fail error, failWait time.Duration) (*sim.Simulation, *sim.Node, *virtualRTC, *engine.RTC) {
+	t.Helper()
+	dev := &virtualRTC{fast0: 5, fail: fail, failWait: failWait}
+	drv := engine.NewRTC(engine.RTCOptions{Device: dev, Initial: initial})
+	s, n := world(t, 1, 0, "", func(c *sim.NodeConfig) {
+		c.Options = func(o *engine.Options) { o.RTC = drv }
+	})
+	dev.s, dev.n, dev.since = s, n, s.Now()
+	return s, n, dev, drv
+}
+
+func TestRTCFineSettingHoldsSourcesBack(t *testing.T) {
+	valid := &rtc.Coefs{Valid: true, RefTime: sim.Epoch.Add(-24 * time.Hour), Offset: 5}
+	tests := []struct {
+		name     string
+		initial  *rtc.Coefs
+		fail     error
+		failWait time.Duration
+		// The first request to the server goes within [startMin, startMax)
+		// seconds of the start.
+		startMin, startMax float64
+		wantLog            string
+		wantSlewed         bool
+	}{
+		{name: "fine setting with valid coefficients", initial: valid, startMin: 8, startMax: 9.5,
+			wantLog: "System clock off from RTC by 0.10", wantSlewed: true},
+		{name: "fine setting without coefficients", initial: &rtc.Coefs{}, startMin: 8, startMax: 9.5,
+			wantLog: "No valid rtcfile coefficients"},
+		{name: "time read fails", initial: valid, startMin: 1, startMax: 2, failWait: time.Second,
+			fail:    &rtc.ReadError{Failure: rtc.FailureTime, Msg: "Could not read time from /dev/rtc : Input/output error"},
+			wantLog: "Could not read time from /dev/rtc : Input/output error"},
+		{name: "no update interrupt", initial: valid, startMin: 3, startMax: 4, failWait: 3 * time.Second,
+			fail:    &rtc.ReadError{Failure: rtc.FailureNoInterrupt, Msg: "No update interrupt from RTC device /dev/rtc"},
+			wantLog: "No update interrupt from RTC device /dev/rtc"},
+		{name: "device fails", initial: valid, startMin: 1, startMax: 2, failWait: time.Second,
+			fail:    &rtc.ReadError{Failure: rtc.FailureDevice, Msg: "Could not read flags /dev/rtc : No such device"},
+			wantLog: "Could not read flags /dev/rtc : No such device"},
+		{name: "without -s", startMin: 0, startMax: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, n, dev, drv := rtcStartWorld(t, tc.initial, tc.fail, tc.failWait)
+			ctl := engine.NewControl(n.Engine(), direct, nil)
+			if tc.startMin >= 1 {
+				s.Run(tc.startMin - 0.5)
+				assert.Empty(t, n.TxTimes(), "no request before the fine setting ends")
+				num, st := ctl.NumSources()
+				assert.Equal(t, candm.StatusSuccess, st, "chronyc is answered meanwhile")
+				assert.Zero(t, num, "the sources are not added yet")
+				_, st = ctl.Tracking()
+				assert.Equal(t, candm.StatusSuccess, st)
+				require.NotNil(t, n.Engine().Snapshot(), "the NTP server has a reference to serve")
+				assert.False(t, isClosed(drv.FineSettingDone()), "not ready yet")
+			}
+			s.Run(30 - s.Elapsed())
+			require.NotEmpty(t, n.TxTimes(), "logs: %v", n.Logs())
+			first := n.TxTimes()[0].Sub(sim.Epoch).Seconds()
+			assert.GreaterOrEqual(t, first, tc.startMin, "first request")
+			assert.Less(t, first, tc.startMax, "first request")
+			if tc.wantLog != "" {
+				assert.True(t, hasLog(n, tc.wantLog), "log %q in %v", tc.wantLog, n.Logs())
+			}
+			num, _ := ctl.NumSources()
+			assert.Equal(t, 1, num)
+			assert.True(t, isClosed(drv.FineSettingDone()), "ready")
+			if tc.wantSlewed {
+				assert.Less(t, abs(n.Clock().TrueTimeError()), 0.07, "slewing to the RTC's time")
+			} else {
+				assert.Greater(t, n.Clock().TrueTimeError(), 0.09, "no correction yet")
+			}
+			if tc.fail == nil && tc.initial != nil {
+				assert.GreaterOrEqual(t, dev.requests, 9, "eight readings a second apart, then the regular ones")
+			}
+		})
+	}
+}
+
+func TestRTCFailureAfterStart(t *testing.T) {
+	tests := []struct {
+		name        string
+		fail        *rtc.ReadError
+		wantRetries bool
+		// wantWrite is writertc's answer; wantSet whether trimrtc sets
+		// the RTC.
+		wantWrite candm.Status
+		wantSet   bool
+	}{
+		{"time read fails", &rtc.ReadError{Failure: rtc.FailureTime, Msg: "Could not read time from /dev/rtc : Input/output error"},
+			true, candm.StatusSuccess, true},
+		{"interrupts cannot be enabled", &rtc.ReadError{Failure: rtc.FailureInterrupt, Msg: "Could not enable RTC interrupt : Invalid argument"},
+			false, candm.StatusSuccess, true},
+		{"device fails", &rtc.ReadError{Failure: rtc.FailureDevice, Msg: "Could not read flags /dev/rtc : No such device"},
+			false, candm.StatusNoRTC, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, n, dev, drv, file := rtcWorld(t, 1, 3.4, 10, 0)
+			s.Run(900)
+			h := rtcHandler(drv)
+			before, st := h.RTCData()
+			require.Equal(t, candm.StatusSuccess, st)
+			require.Greater(t, before.NSamples, uint16(3))
+
+			dev.fail, dev.failWait = tc.fail, time.Second
+			asked := dev.requests
+			s.Run(1500)
+			assert.True(t, hasLog(n, tc.fail.Msg), "chronyd's message in %v", n.Logs())
+			if tc.wantRetries {
+				assert.Greater(t, dev.requests, asked+1, "retried after the measurement period")
+			} else {
+				assert.LessOrEqual(t, dev.requests, asked+1, "no reading after the failure")
+			}
+			rep, st := h.RTCData()
+			assert.Equal(t, candm.StatusSuccess, st, "rtcdata answers the last estimate")
+			assert.Equal(t, before.NSamples, rep.NSamples)
+			assert.InDelta(t, 3.4, rep.RTCSecondsFast, 0.1)
+
+			assert.Equal(t, tc.wantWrite, h.Run(cmdmon.ActionWriteRTC), "writertc")
+			assert.Equal(t, candm.StatusSuccess, h.Run(cmdmon.ActionTrimRTC), "trimrtc")
+			assert.True(t, hasLog(n, "RTC wrong by 3.4"))
+			if tc.wantSet {
+				assert.Len(t, dev.sets, 1)
+			} else {
+				assert.Empty(t, dev.sets, "the closed device is not set")
+				assert.True(t, hasLog(n, "Could not set RTC time"))
+			}
+			rep, _ = h.RTCData()
+			assert.Zero(t, rep.NSamples, "trimrtc drops the samples")
+
+			require.NoError(t, drv.Stop())
+			if tc.wantWrite == candm.StatusNoRTC {
+				assert.NoFileExists(t, file, "no rtcfile at exit once the device failed")
+			}
+		})
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }

@@ -3,6 +3,7 @@
 package rtc
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,55 +30,91 @@ func Usable(path string) bool {
 	return true
 }
 
-// Read waits for the RTC's next second boundary (update interrupt, or
-// polling when the driver has none) and returns the RTC time and the system
-// time read at that boundary by sysNow.
+// interruptWait bounds the wait for one interrupt: the RTC's update
+// interrupt comes every second.
+const interruptWait = 1500 * time.Millisecond
+
+// maxInterrupts bounds the interrupts (and interrupted waits) one reading
+// goes through: the first one after enabling them is skipped, as are
+// interrupts other than update ones.
+const maxInterrupts = 6
+
+// Read enables the RTC's update interrupts, waits for its next second
+// boundary and returns the RTC time and the system time read by sysNow at
+// that boundary. Like chronyd, it skips the first interrupt after enabling
+// them (it may be bogus). A failure is a *ReadError worded as chronyd logs
+// it, whose Failure tells the driver what to do next.
 func (d LinuxDevice) Read(sysNow func() time.Time) (rtcTime, sys time.Time, err error) {
 	fd, err := unix.Open(d.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: %w", d.Path, err)
+		return time.Time{}, time.Time{}, &ReadError{Failure: FailureDevice,
+			Msg: fmt.Sprintf("Could not open RTC device %s : %s", d.Path, errnoText(err)), Err: err}
 	}
 	defer func() { _ = unix.Close(fd) }()
-
-	if err := unix.IoctlSetInt(fd, unix.RTC_UIE_ON, 0); err == nil {
-		defer func() { _ = unix.IoctlSetInt(fd, unix.RTC_UIE_OFF, 0) }()
-		// The first interrupt after enabling them may be bogus: like
-		// chronyd, wait for the second one.
-		for i := 0; i < 2; i++ {
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			n, perr := unix.Poll(fds, 1500)
-			if perr != nil || n == 0 {
-				return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: no update interrupt: %w", d.Path, errors.Join(perr, errTimeout))
-			}
-			var buf [8]byte
-			if _, err := unix.Read(fd, buf[:]); err != nil {
-				return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: reading the interrupt flags: %w", d.Path, err)
-			}
-		}
-		sys = sysNow()
-		rt, err := unix.IoctlGetRTCTime(fd)
-		if err != nil {
-			return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: RTC_RD_TIME: %w", d.Path, err)
-		}
-		return FromRTCTime(*rt, d.OnUTC), sys, nil
+	if err := unix.IoctlSetInt(fd, unix.RTC_UIE_ON, 0); err != nil {
+		return time.Time{}, time.Time{}, &ReadError{Failure: FailureInterrupt,
+			Msg: "Could not enable RTC interrupt : " + errnoText(err), Err: err}
 	}
+	defer func() { _ = unix.IoctlSetInt(fd, unix.RTC_UIE_OFF, 0) }()
+	if err := awaitUpdate(fd, d.Path, 1); err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	sys = sysNow()
+	rtcTime, err = readTime(fd, d.Path, d.OnUTC)
+	return rtcTime, sys, err
+}
 
-	// No interrupts: poll until the seconds change (at most ~1.2 s).
-	first, err := unix.IoctlGetRTCTime(fd)
+// readTime reads the RTC's time (RTC_RD_TIME) on fd.
+func readTime(fd int, path string, onUTC bool) (time.Time, error) {
+	rt, err := unix.IoctlGetRTCTime(fd)
 	if err != nil {
-		return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: RTC_RD_TIME: %w", d.Path, err)
+		return time.Time{}, &ReadError{Failure: FailureTime,
+			Msg: fmt.Sprintf("Could not read time from %s : %s", path, errnoText(err)), Err: err}
 	}
-	for i := 0; i < 1200; i++ {
-		time.Sleep(time.Millisecond)
-		rt, err := unix.IoctlGetRTCTime(fd)
+	return FromRTCTime(*rt, onUTC), nil
+}
+
+// awaitUpdate waits for an update interrupt on fd (interrupts enabled),
+// skipping the first skip interrupts.
+func awaitUpdate(fd int, path string, skip int) error {
+	for i := 0; i < maxInterrupts; i++ {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(interruptWait/time.Millisecond))
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil || n == 0 {
+			return &ReadError{Failure: FailureNoInterrupt,
+				Msg: fmt.Sprintf("No update interrupt from RTC device %s", path), Err: errors.Join(err, errTimeout)}
+		}
+		var buf [8]byte
+		got, err := unix.Read(fd, buf[:])
 		if err != nil {
-			return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: RTC_RD_TIME: %w", d.Path, err)
+			return &ReadError{Failure: FailureDevice,
+				Msg: fmt.Sprintf("Could not read flags %s : %s", path, errnoText(err)), Err: err}
 		}
-		if rt.Sec != first.Sec {
-			return FromRTCTime(*rt, d.OnUTC), sysNow(), nil
+		if skip > 0 {
+			skip--
+			continue
+		}
+		if interruptFlags(buf[:got])&unix.RTC_UF != 0 {
+			return nil
 		}
 	}
-	return time.Time{}, time.Time{}, fmt.Errorf("rtc %s: %w", d.Path, errTimeout)
+	return &ReadError{Failure: FailureNoInterrupt,
+		Msg: fmt.Sprintf("No update interrupt from RTC device %s", path), Err: errTimeout}
+}
+
+// interruptFlags decodes the unsigned long an RTC device's read returns:
+// the interrupt flags in its low byte, the count above.
+func interruptFlags(b []byte) uint64 {
+	switch len(b) {
+	case 8:
+		return binary.NativeEndian.Uint64(b)
+	case 4:
+		return uint64(binary.NativeEndian.Uint32(b))
+	}
+	return 0
 }
 
 var errTimeout = errors.New("timed out waiting for the RTC")
@@ -115,20 +152,14 @@ func (d LinuxDevice) Set(t time.Time) error {
 // CheckTracking is chronyd's check before it tracks the RTC: the device
 // opens for reading and writing and supports update interrupts. A failure
 // is a *DeviceError worded as chronyd logs it; the driver is then not run
-// ("RTC driver could not be initialised").
+// ("RTC driver could not be initialised"). OpenTracked makes the same
+// check and keeps the device open.
 func CheckTracking(path string) error {
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	d, err := OpenTracked(path, true)
 	if err != nil {
-		return &DeviceError{Msg: fmt.Sprintf("Could not open RTC device %s : %s", path, errnoText(err)), Err: err}
+		return err
 	}
-	defer func() { _ = unix.Close(fd) }()
-	if err := unix.IoctlSetInt(fd, unix.RTC_UIE_ON, 0); err != nil {
-		return &DeviceError{Msg: "Could not enable RTC interrupt : " + errnoText(err), Err: err}
-	}
-	if err := unix.IoctlSetInt(fd, unix.RTC_UIE_OFF, 0); err != nil {
-		return &DeviceError{Msg: "Could not disable RTC interrupt : " + errnoText(err), Err: err}
-	}
-	return nil
+	return d.Close()
 }
 
 // errnoText is strerror's text of err ("No such file or directory").

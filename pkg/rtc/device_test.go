@@ -1,6 +1,9 @@
 package rtc
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -61,4 +64,64 @@ func TestCheckTrackingMissingDevice(t *testing.T) {
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, "Could not open RTC device "+path+" : No such file or directory", de.Error())
 	assert.ErrorIs(t, err, unix.ENOENT)
+}
+
+// TestLinuxDeviceReadFailures checks how failed readings are classified
+// and worded, on devices that are not RTCs (nothing is written).
+func TestLinuxDeviceReadFailures(t *testing.T) {
+	missing := t.TempDir() + "/rtc9"
+	tests := []struct {
+		name    string
+		path    string
+		want    ReadFailure
+		wantMsg string
+	}{
+		{"device gone", missing, FailureDevice, "Could not open RTC device " + missing + " : No such file or directory"},
+		{"no update interrupts", "/dev/null", FailureInterrupt, "Could not enable RTC interrupt : Inappropriate ioctl for device"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := LinuxDevice{Path: tc.path, OnUTC: true}.Read(time.Now)
+			var re *ReadError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, tc.want, re.Failure)
+			assert.Equal(t, tc.want, ReadFailureOf(err))
+			assert.Equal(t, tc.wantMsg, err.Error())
+		})
+	}
+}
+
+func TestReadFailureOf(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want ReadFailure
+	}{
+		{"plain error: retried", errors.New("EIO"), FailureTime},
+		{"wrapped device failure", fmt.Errorf("reading: %w", &ReadError{Failure: FailureDevice}), FailureDevice},
+		{"missing interrupt", &ReadError{Failure: FailureNoInterrupt}, FailureNoInterrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, ReadFailureOf(tc.err))
+		})
+	}
+}
+
+func TestInterruptFlags(t *testing.T) {
+	tests := []struct {
+		name   string
+		data   []byte
+		update bool
+	}{
+		{"64-bit update interrupt", binary.NativeEndian.AppendUint64(nil, 0x100|unix.RTC_UF|unix.RTC_IRQF), true},
+		{"32-bit update interrupt", binary.NativeEndian.AppendUint32(nil, 0x100|unix.RTC_UF|unix.RTC_IRQF), true},
+		{"alarm interrupt", binary.NativeEndian.AppendUint64(nil, 0x100|unix.RTC_AF|unix.RTC_IRQF), false},
+		{"short read", []byte{unix.RTC_UF}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.update, interruptFlags(tc.data)&unix.RTC_UF != 0)
+		})
+	}
 }

@@ -100,6 +100,11 @@ func (d *Driver) Period() time.Duration {
 	return time.Duration(MinMeasurementPeriod<<shift) * time.Second
 }
 
+// Initial reports whether chronyd -s's fine setting is under way
+// (StartInitial was called and neither its eighth reading nor an error
+// ended it).
+func (d *Driver) Initial() bool { return d.initial }
+
 // Rapid reports whether the driver is sampling every second: after a
 // trim, or during chronyd -s's fine setting.
 func (d *Driver) Rapid() bool { return d.afterTrim || d.initial }

@@ -254,3 +254,33 @@ func TestDriverInitialSetting(t *testing.T) {
 		})
 	}
 }
+
+func TestDriverInitialEnds(t *testing.T) {
+	l := linearRTC{start: 1700000000, fast0: 2, gain: 0}
+	tests := []struct {
+		name     string
+		readings int64
+		fail     bool
+	}{
+		{"after eight readings", samplesAfterTrim, false},
+		{"at a failed reading", 3, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := NewDriver(0)
+			assert.False(t, d.Initial(), "no fine setting without StartInitial")
+			d.StartInitial(Coefs{Valid: true, RefTime: time.Unix(1690000000, 0), Offset: 2})
+			for i := int64(0); i < tc.readings-1; i++ {
+				d.HandleReading(l.reading(l.start + i))
+				assert.True(t, d.Initial(), "reading %d", i)
+			}
+			if tc.fail {
+				d.HandleError()
+			} else {
+				out := d.HandleReading(l.reading(l.start + tc.readings - 1))
+				require.NotNil(t, out.Initial)
+			}
+			assert.False(t, d.Initial())
+		})
+	}
+}

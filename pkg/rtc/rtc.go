@@ -5,7 +5,10 @@
 // decides when the RTC is read, feeds the readings to a Tracker, which
 // estimates the RTC's offset and gain rate (the chronyc rtcdata report), and
 // trims the RTC (trimrtc, rtcautotrim). A Device reads and sets the RTC:
-// LinuxDevice is the real one, which is only read except when trimming.
+// TrackedDevice is the real one, kept open as chronyd keeps it and only
+// read except when trimming; a failed reading is a ReadError whose
+// ReadFailure tells the driver what to do next (retry, wait for trimrtc,
+// or stop for good). LinuxDevice reads the RTC once for chronyd -s.
 //
 // rtcsync itself works through the clock driver: clock.Options.RTCSync lets
 // the timex driver clear STA_UNSYNC (with the reference's maximum and

@@ -116,3 +116,42 @@ func TestNewLoader(t *testing.T) {
 	require.ErrorAs(t, err, &confErr)
 	assert.Equal(t, 1, confErr.Line)
 }
+
+// awaitingEngine is a fake engine whose RTC fine setting ends when done is
+// closed.
+type awaitingEngine struct {
+	fakeEngine
+	done chan struct{}
+}
+
+func (a *awaitingEngine) AwaitFineSetting(ctx context.Context) error {
+	select {
+	case <-a.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestReadinessWaitsForFineSetting: the last component started (and so the
+// readiness notification, which follows the components) waits for the
+// engine's RTC fine setting, after the command socket is open.
+func TestReadinessWaitsForFineSetting(t *testing.T) {
+	w := loadLines(t, "port 0", "cmdport 0")
+	eng := &awaitingEngine{done: make(chan struct{})}
+	w.engineFactory = func(in EngineInputs) (Engine, error) {
+		eng.in = in
+		return eng, nil
+	}
+	comps, err := w.build(daemon.Resources{Log: logrus.New()})
+	require.NoError(t, err)
+	require.Equal(t, []string{"command socket", "RTC fine setting"}, names(comps.Unprivileged))
+	wait := comps.Unprivileged[1]
+
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	assert.ErrorIs(t, wait.Start(short), context.DeadlineExceeded, "start-up held while the fine setting runs")
+	close(eng.done)
+	assert.NoError(t, wait.Start(context.Background()), "start-up goes on once it ended")
+	assert.NoError(t, wait.Close())
+}

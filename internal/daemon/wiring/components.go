@@ -161,3 +161,22 @@ func (c *cmdmonUnix) Start(context.Context) error {
 	return nil
 }
 func (c *cmdmonUnix) Close() error { return nil }
+
+// fineSettingWait is the last component started: it holds start-up (and
+// with it the readiness notification) until the engine's RTC fine setting
+// of -s with rtcfile has ended, as chronyd does, while the sockets opened
+// before it already serve.
+type fineSettingWait struct {
+	engine fineSettingAwaiter
+}
+
+// fineSettingAwaiter is an engine that may hold readiness back for the RTC.
+type fineSettingAwaiter interface {
+	AwaitFineSetting(ctx context.Context) error
+}
+
+func (c *fineSettingWait) Name() string { return "RTC fine setting" }
+func (c *fineSettingWait) Start(ctx context.Context) error {
+	return c.engine.AwaitFineSetting(ctx)
+}
+func (c *fineSettingWait) Close() error { return nil }

@@ -22,6 +22,7 @@ import (
 	"github.com/chronygo/chronygo/pkg/ntp/clientio"
 	"github.com/chronygo/chronygo/pkg/ntp/pool"
 	"github.com/chronygo/chronygo/pkg/ntp/source"
+	"github.com/chronygo/chronygo/pkg/rtc"
 )
 
 // ClockFactory makes the clock driver: the system clock when control is
@@ -197,6 +198,7 @@ func buildEngine(deps EngineDeps, in EngineInputs) (Engine, error) {
 			SelectionLog:   logs.selection,
 			Keys:           in.maint.currentKeys(),
 			Leap:           reference.LoadLeapSource(cfg.LeapSecTZ, cfg.LeapSecList, deps.ZoneinfoDir, log),
+			RTC:            ec.rtc,
 		},
 		Fallback:   fallback,
 		OnShutdown: ec.shutdownRequested,
@@ -230,6 +232,8 @@ type engineComponent struct {
 	// set once it runs on the loop.
 	rtc        *engine.RTC
 	rtcStarted bool
+	// rtcDev is the RTC driver's device, closed at exit.
+	rtcDev rtc.Device
 
 	once sync.Once
 }
@@ -252,7 +256,9 @@ func (c *engineComponent) Start(ctx context.Context) error {
 	if err := c.svc.Start(ctx); err != nil {
 		return err
 	}
-	c.startRTC()
+	// The engine runs the RTC driver: with -s its fine setting first,
+	// then the sources (engine.Options.RTC).
+	c.rtcStarted = c.rtc != nil
 	return c.svc.Do(func(e *engine.Engine) { e.GiveUpWithoutSources() })
 }
 

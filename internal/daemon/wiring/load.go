@@ -284,5 +284,8 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 	static.CommandStats = cm.Dispatcher().CommandStats
 	comps.Privileged = append(comps.Privileged, &cmdmonUDP{srv: cm})
 	comps.Unprivileged = append(comps.Unprivileged, &cmdmonUnix{srv: cm})
+	if fs, ok := w.engine.(fineSettingAwaiter); ok {
+		comps.Unprivileged = append(comps.Unprivileged, &fineSettingWait{engine: fs})
+	}
 	return comps, nil
 }

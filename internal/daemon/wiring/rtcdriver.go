@@ -1,7 +1,10 @@
 package wiring
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -18,12 +21,14 @@ import (
 type RTCDeviceFactory func(path string, onUTC bool) (rtc.Device, error)
 
 // SystemRTCDevice is the daemon's RTCDeviceFactory: the Linux RTC device,
-// checked as chronyd checks it (read-write, update interrupts).
+// checked as chronyd checks it (read-write, update interrupts) and kept
+// open until the daemon exits or the device fails.
 func SystemRTCDevice(path string, onUTC bool) (rtc.Device, error) {
-	if err := rtc.CheckTracking(path); err != nil {
+	d, err := rtc.OpenTracked(path, onUTC)
+	if err != nil {
 		return nil, err
 	}
-	return rtc.LinuxDevice{Path: path, OnUTC: onUTC}, nil
+	return d, nil
 }
 
 // rtcDriver builds the RTC driver for rtcfile: nil when rtcfile is not
@@ -31,7 +36,7 @@ func SystemRTCDevice(path string, onUTC bool) (rtc.Device, error) {
 // when rtcfile is combined with rtcsync. It needs the engine service to
 // post readings to, known only once the driver is running, so readings go
 // through post.
-func rtcDriver(cfg *conf.Config, open RTCDeviceFactory, raw func() time.Time, post func(func()) error, rtcLog func(string), initial *rtc.Coefs, log logrus.FieldLogger) (*engine.RTC, error) {
+func rtcDriver(cfg *conf.Config, open RTCDeviceFactory, raw func() time.Time, post func(func()) error, rtcLog func(string), initial *rtc.Coefs, log logrus.FieldLogger) (*engine.RTC, rtc.Device, error) {
 	var dev rtc.Device
 	var devErr error
 	usable := func(path string) bool {
@@ -40,7 +45,7 @@ func rtcDriver(cfg *conf.Config, open RTCDeviceFactory, raw func() time.Time, po
 	}
 	mode, err := rtc.ChooseMode(rtc.Config{Sync: cfg.RTCSync, File: cfg.RTCFile, Device: cfg.RTCDevice}, usable)
 	if errors.Is(err, rtc.ErrFileWithSync) {
-		return nil, err
+		return nil, nil, err
 	}
 	if mode != rtc.ModeTracking {
 		if err != nil {
@@ -49,15 +54,16 @@ func rtcDriver(cfg *conf.Config, open RTCDeviceFactory, raw func() time.Time, po
 			}
 			log.Error("RTC driver could not be initialised")
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
-	return engine.NewRTC(engine.RTCOptions{
+	drv := engine.NewRTC(engine.RTCOptions{
 		Device:   &rtcShell{dev: dev, raw: raw, post: post},
 		File:     cfg.RTCFile,
 		AutoTrim: cfg.RTCAutoTrim,
 		Log:      rtcLog,
 		Initial:  initial,
-	}), nil
+	})
+	return drv, dev, nil
 }
 
 // rtcShell is the I/O side of the RTC driver: each reading waits for the
@@ -101,10 +107,11 @@ func (c *engineComponent) setupRTC(cfg *conf.Config, open RTCDeviceFactory, from
 		coefs := loadRTCCoefs(cfg, c.log)
 		initial = &coefs
 	}
-	drv, err := rtcDriver(cfg, open, c.clk.ReadRaw, post, rtcLog, initial, c.log)
+	drv, dev, err := rtcDriver(cfg, open, c.clk.ReadRaw, post, rtcLog, initial, c.log)
 	if err != nil || drv == nil {
 		return fallback, err
 	}
+	c.rtcDev = dev
 	if fallback == nil {
 		fallback = &cmdmon.UnsyncedHandler{}
 	}
@@ -112,21 +119,12 @@ func (c *engineComponent) setupRTC(cfg *conf.Config, open RTCDeviceFactory, from
 	return &engine.RTCHandler{Handler: fallback, RTC: drv, Call: post}, nil
 }
 
-// startRTC starts the RTC measurements on the engine's loop.
-func (c *engineComponent) startRTC() {
-	if c.rtc == nil {
-		return
-	}
-	if err := c.svc.Do(func(e *engine.Engine) { c.rtc.Start(e) }); err != nil {
-		c.log.WithError(err).Error("Could not start RTC measurements")
-		return
-	}
-	c.rtcStarted = true
-}
-
 // stopRTC ends the RTC measurements and saves the rtcfile, as chronyd
 // does when it exits.
 func (c *engineComponent) stopRTC() {
+	if closer, ok := c.rtcDev.(io.Closer); ok {
+		defer func() { _ = closer.Close() }()
+	}
 	if !c.rtcStarted {
 		return
 	}
@@ -136,5 +134,22 @@ func (c *engineComponent) stopRTC() {
 	}
 	if werr != nil {
 		c.log.WithError(werr).Error("Could not write RTC coefficients")
+	}
+}
+
+// AwaitFineSetting waits until the RTC's fine setting of -s with rtcfile
+// ended (at once without it) or ctx ends. chronyd tells systemd and its
+// waiting parent process that it is ready only then, with its chronyc and
+// NTP sockets already serving: call it after the sockets are open and
+// before the readiness notification.
+func (c *engineComponent) AwaitFineSetting(ctx context.Context) error {
+	if c.rtc == nil {
+		return nil
+	}
+	select {
+	case <-c.rtc.FineSettingDone():
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the RTC's fine setting: %w", ctx.Err())
 	}
 }

@@ -29,10 +29,25 @@ import (
 // is the next whole second after the previous one, taken at once, and
 // setting it is recorded.
 type countingRTC struct {
-	mu    sync.Mutex
-	next  time.Time
-	reads int
-	sets  []time.Time
+	mu     sync.Mutex
+	next   time.Time
+	reads  int
+	sets   []time.Time
+	closed bool
+}
+
+// Close records that the daemon closed the device.
+func (c *countingRTC) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	return nil
+}
+
+func (c *countingRTC) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 func (c *countingRTC) Read(sysNow func() time.Time) (time.Time, time.Time, error) {
@@ -180,8 +195,11 @@ func TestRTCDriverWiring(t *testing.T) {
 			assert.Regexp(t, `\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +-?\d+\.\d{6} 0 +0\.000000 +0\.000 +1 +0 +15\n`, string(logText))
 			assert.Equal(t, candm.StatusSuccess, h.Run(cmdmon.ActionTrimRTC))
 			assert.Equal(t, candm.StatusSuccess, h.Run(cmdmon.ActionWriteRTC))
+			require.NoError(t, e.AwaitFineSetting(context.Background()), "no fine setting without -s")
+			assert.False(t, dev.isClosed())
 			require.NoError(t, e.Close())
 			closed = true
+			assert.True(t, dev.isClosed(), "the device is closed at exit")
 			got, err := os.ReadFile(file)
 			require.NoError(t, err)
 			assert.Equal(t, earlier, string(got), "without a fit the rtcfile of the last run is kept")
@@ -232,6 +250,96 @@ func TestInitialSettingFromRTC(t *testing.T) {
 				}
 				return false
 			}, 10*time.Second, 5*time.Millisecond, "log %q", tc.wantLog)
+		})
+	}
+}
+
+// gatedRTC is an RTC device whose readings wait until release is closed
+// (at most 10 s), then come at once one second apart, or end with fail
+// when it is set.
+type gatedRTC struct {
+	countingRTC
+	release chan struct{}
+	fail    error
+}
+
+func (g *gatedRTC) Read(sysNow func() time.Time) (time.Time, time.Time, error) {
+	select {
+	case <-g.release:
+	case <-time.After(10 * time.Second):
+		return time.Time{}, time.Time{}, &rtc.ReadError{Failure: rtc.FailureNoInterrupt, Msg: "test RTC never released"}
+	}
+	if g.fail != nil {
+		return time.Time{}, time.Time{}, g.fail
+	}
+	return g.countingRTC.Read(sysNow)
+}
+
+// TestFineSettingHoldsSourcesBack is -s with rtcfile in the daemon: the
+// engine starts at once and answers chronyc while the RTC's fine setting
+// runs; the configured source is added only when it ends, after eight
+// readings or at a failed one.
+func TestFineSettingHoldsSourcesBack(t *testing.T) {
+	tests := []struct {
+		name    string
+		fail    error
+		wantLog string
+	}{
+		{"eight readings", nil, "System clock off from RTC by "},
+		{"RTC cannot be read", &rtc.ReadError{Failure: rtc.FailureNoInterrupt, Msg: "No update interrupt from RTC device /dev/rtc"},
+			"No update interrupt from RTC device /dev/rtc"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "rtc")
+			require.NoError(t, os.WriteFile(file, []byte("1 1700000000 0.000000 0.000\n"), 0o644))
+			dev := &gatedRTC{release: make(chan struct{}), fail: tc.fail}
+			open := func(string, bool) (rtc.Device, error) { return dev, nil }
+			// The source is on loopback (nothing answers there).
+			e, hook, err := buildRTCEngineWith(t, open, daemon.Options{InitFromRTC: true}, fakeRTC{},
+				"rtcfile "+file, "server 127.0.0.1 port 1")
+			require.NoError(t, err)
+			begin := time.Now()
+			require.NoError(t, e.Start(context.Background()))
+			released := false
+			t.Cleanup(func() {
+				if !released {
+					close(dev.release)
+				}
+				_ = e.Close()
+			})
+			assert.Less(t, time.Since(begin), 2*time.Second, "Start does not wait for the fine setting")
+
+			h := e.Handler()
+			num, st := h.NumSources()
+			assert.Equal(t, candm.StatusSuccess, st, "chronyc is answered during the fine setting")
+			assert.Zero(t, num, "no source before the fine setting ends")
+			_, st = h.Tracking()
+			assert.Equal(t, candm.StatusSuccess, st)
+			short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			assert.ErrorIs(t, e.AwaitFineSetting(short), context.DeadlineExceeded, "not ready during the fine setting")
+
+			close(dev.release)
+			released = true
+			long, cancelLong := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancelLong()
+			require.NoError(t, e.AwaitFineSetting(long), "ready once the fine setting ended")
+			require.Eventually(t, func() bool {
+				n, _ := h.NumSources()
+				return n == 1
+			}, 10*time.Second, 5*time.Millisecond, "the source is added once the fine setting ends")
+			require.Eventually(t, func() bool {
+				for _, en := range hook.AllEntries() {
+					if strings.HasPrefix(en.Message, tc.wantLog) {
+						return true
+					}
+				}
+				return false
+			}, 10*time.Second, 5*time.Millisecond, "log %q", tc.wantLog)
+			if tc.fail == nil {
+				assert.GreaterOrEqual(t, dev.readings(), 8, "eight readings before the source")
+			}
 		})
 	}
 }
