@@ -66,9 +66,10 @@ func (s *sourceEntry) remote() netip.AddrPort { return s.sm.Remote() }
 // machine reads (source.Stats).
 type statsView struct{ s *sourceEntry }
 
-func (v statsView) st() *sourcestats.Stats            { return v.s.sel.Stats() }
-func (v statsView) Samples() int                      { return v.st().Samples() }
-func (v statsView) PredictOffset(t time.Time) float64 { return v.st().PredictOffset(t) }
+func (v statsView) st() *sourcestats.Stats               { return v.s.sel.Stats() }
+func (v statsView) Samples() int                         { return v.st().Samples() }
+func (v statsView) SamplesAfter(x discipline.Sample) int { return v.st().SamplesAfter(x) }
+func (v statsView) PredictOffset(t time.Time) float64    { return v.st().PredictOffset(t) }
 func (v statsView) FrequencyRange() (float64, float64) {
 	return v.st().FrequencyRange()
 }

@@ -16,10 +16,16 @@ func Catalogue() []Scenario {
 	sc := base()
 	sc.Name = "defaults"
 	sc.Reference = Figures{131, 209, 52.4, 5.3, 0.34}
+	sc.Measured = Figures{131, 160.7, 71.1, 2.68, 0.166}
 	add(sc)
 
+	freqMeasured := map[float64]Figures{
+		-5e-2: {144, 160.4, 76.8, 0.268, 0.064}, -5e-3: {132, 153.5, 73.6, 0.259, 0.061},
+		5e-3: {130, 152.1, 72.9, 0.258, 0.061}, 5e-2: {128, 146.7, 70.5, 0.260, 0.059},
+	}
 	for _, f := range []float64{-5e-2, -5e-3, 5e-3, 5e-2} {
 		sc := base()
+		sc.Measured = freqMeasured[f]
 		sc.Name = fmt.Sprintf("large freq offset %g", f)
 		sc.FreqOffset = f
 		sc.TimeOffset = -130 * f
@@ -28,8 +34,10 @@ func Catalogue() []Scenario {
 		add(sc)
 	}
 
+	timeMeasured := map[float64]Figures{-100: {1330, 152.0, 75.5, 0.237, 0.059}, 100: {1330, 151.8, 75.0, 0.222, 0.057}}
 	for _, off := range []float64{-100, 100} {
 		sc := base()
+		sc.Measured = timeMeasured[off]
 		sc.Name = fmt.Sprintf("large time offset %g", off)
 		sc.TimeOffset = off
 		sc.Limits.MinSync, sc.Limits.MaxSync = 1300, 1400
@@ -42,6 +50,7 @@ func Catalogue() []Scenario {
 	sc.TimeOffset, sc.Jitter = 1, 0.1
 	sc.Limits.MaxTime, sc.Limits.MaxFreq, sc.Limits.RMSTime, sc.Limits.RMSFreq = 0.5, 0.2, 0.1, 5e-3
 	sc.Reference = Figures{137, 43700, 20200, 406, 69.5}
+	sc.Measured = Figures{136, 65797, 18440, 3117, 145.6}
 	add(sc)
 
 	sc = base()
@@ -49,10 +58,13 @@ func Catalogue() []Scenario {
 	sc.Wander = 1e-7
 	sc.Limits.MaxTime, sc.Limits.MaxFreq, sc.Limits.RMSTime, sc.Limits.RMSFreq = 5e-3, 5e-3, 1e-3, 1e-4
 	sc.Reference = Figures{130, 520, 141, 23.7, 2.74}
+	sc.Measured = Figures{131, 548.6, 143.5, 44.2, 2.88}
 	add(sc)
 
+	selMeasured := map[int]Figures{1: {133, 146.9, 71.4, 0.840, 0.075}, 2: {133, 149.7, 71.9, 0.980, 0.091}}
 	for _, ft := range []int{1, 2} {
 		sc := base()
+		sc.Measured = selMeasured[ft]
 		sc.Name = fmt.Sprintf("source selection %d falsetickers", ft)
 		sc.Base, sc.Servers, sc.Falsetickers = 1e-3, 5, ft
 		sc.Reference = Figures{133, 147, 58, 0.6, 0.075}
@@ -65,6 +77,7 @@ func Catalogue() []Scenario {
 	sc.Jitter, sc.Asymmetry, sc.Duration = 5e-4, 0.47, 100000
 	sc.Limits.MaxSync = 2000
 	sc.Reference = Figures{200, 243, 75.8, 2.74, 0.196}
+	sc.Measured = Figures{184, 337.9, 81.8, 6.19, 0.197}
 	add(sc)
 
 	sc = base()
@@ -74,10 +87,16 @@ func Catalogue() []Scenario {
 	sc.Drift = &DriftContent{FreqPPM: 100, SkewPPM: 1}
 	sc.Limits.MinSync, sc.Limits.MaxSync = 4, 6
 	sc.Reference = Figures{5, 155, 74.8, 6.7, 0.23}
+	sc.Measured = Figures{5, 160.4, 72.2, 18.0, 0.327}
 	add(sc)
 
+	stepMeasured := map[float64]Figures{
+		-1: {142, 8.8, 7.5, 0.237, 0.112}, -0.1: {131, 8.8, 7.5, 0.240, 0.108},
+		0.1: {131, 8.8, 7.5, 0.249, 0.110}, 1: {142, 8.9, 7.6, 0.253, 0.106},
+	}
 	for _, off := range []float64{-1, -0.1, 0.1, 1} {
 		sc := base()
+		sc.Measured = stepMeasured[off]
 		sc.Name = fmt.Sprintf("makestep %g", off)
 		sc.Duration, sc.Jitter, sc.TimeOffset = 200, 1e-5, off
 		sc.ClientConf = "makestep 2 1"
@@ -91,11 +110,17 @@ func Catalogue() []Scenario {
 	sc.Servers = 3
 	sc.ClientConf = "minsources 3"
 	sc.Reference = Figures{133, 152, 41.1, 1.57, 0.14}
+	sc.Measured = Figures{132, 162.2, 74.7, 1.32, 0.118}
 	sc.Check = checkSelected(1, 3)
 	add(sc)
 
+	lossMeasured := map[string]Figures{
+		"maxpoll 8":        {1000, 134.5, 53.7, 1.56, 0.134},
+		"maxpoll 8 xleave": {1083, 138.1, 59.6, 1.20, 0.130},
+	}
 	for _, opts := range []string{"maxpoll 8", "maxpoll 8 xleave"} {
 		sc := base()
+		sc.Measured = lossMeasured[opts]
 		sc.Name = "packet loss, peers, " + opts
 		sc.Clients, sc.Peers = 2, true
 		sc.Jitter, sc.Duration = 1e-5, 20000
@@ -107,15 +132,17 @@ func Catalogue() []Scenario {
 	}
 
 	for _, v := range []struct {
-		servers int
-		conf    string
-		want    int
+		servers  int
+		conf     string
+		want     int
+		measured Figures
 	}{
-		{3, "pool pool.sim.test", 3},
-		{6, "pool pool.sim.test minpoll 6 maxpoll 6", 4},
-		{6, "pool pool.sim.test maxsources 2 minpoll 6 maxpoll 6", 2},
+		{3, "pool pool.sim.test", 3, Figures{132, 57.0, 31.9, 1.46, 0.547}},
+		{6, "pool pool.sim.test minpoll 6 maxpoll 6", 4, Figures{132, 53.6, 31.3, 1.06, 0.408}},
+		{6, "pool pool.sim.test maxsources 2 minpoll 6 maxpoll 6", 2, Figures{132, 60.8, 35.2, 1.52, 0.531}},
 	} {
 		sc := base()
+		sc.Measured = v.measured
 		sc.Name = fmt.Sprintf("pool %d servers %q", v.servers, strings.TrimPrefix(v.conf, "pool pool.sim.test"))
 		sc.Servers, sc.Duration, sc.ServerConf = v.servers, 500, v.conf
 		n := v.servers

@@ -58,23 +58,26 @@ func Summarise(sc Scenario, first uint64, n int) (Summary, error) {
 
 // WriteTable prints summaries as a table: for each statistic the mean and
 // worst over the seeds, chronyd 4.8's figure and the ratio mean/chronyd
-// (below 1 is better than chronyd).
+// (below 1 is better than chronyd). The last block compares the means with
+// chronyd 4.8's own means over many seeds (Scenario.Measured): sync time,
+// max and RMS time error, each with the ratio.
 func WriteTable(w io.Writer, sums []Summary) error {
-	hdr := fmt.Sprintf("%-44s %4s %4s | %-22s | %-26s | %-26s | %-26s | %-26s\n",
+	hdr := fmt.Sprintf("%-44s %4s %4s | %-22s | %-26s | %-26s | %-26s | %-26s | %-35s\n",
 		"scenario", "runs", "fail", "sync s mean/worst/chr", "max time µs mean/worst/chr x", "rms time µs mean/worst/chr x",
-		"max freq ppm mean/worst/chr x", "rms freq ppm mean/worst/chr x")
+		"max freq ppm mean/worst/chr x", "rms freq ppm mean/worst/chr x", "chronyd mean: sync x / max x / rms x")
 	if _, err := io.WriteString(w, hdr); err != nil {
 		return err
 	}
 	for _, s := range sums {
 		r := s.Scenario.Reference
-		line := fmt.Sprintf("%-44s %4d %4d | %6.0f %6.0f %6.0f    | %s | %s | %s | %s\n",
+		line := fmt.Sprintf("%-44s %4d %4d | %6.0f %6.0f %6.0f    | %s | %s | %s | %s | %s\n",
 			trim(s.Scenario.Name, 44), s.Runs, s.Failed,
 			s.Mean.Sync, s.Worst.Sync, r.Sync,
 			cell(s.Mean.MaxTimeUs, s.Worst.MaxTimeUs, r.MaxTimeUs),
 			cell(s.Mean.RMSTimeUs, s.Worst.RMSTimeUs, r.RMSTimeUs),
 			cell(s.Mean.MaxFreqPPM, s.Worst.MaxFreqPPM, r.MaxFreqPPM),
-			cell(s.Mean.RMSFreqPPM, s.Worst.RMSFreqPPM, r.RMSFreqPPM))
+			cell(s.Mean.RMSFreqPPM, s.Worst.RMSFreqPPM, r.RMSFreqPPM),
+			measuredCell(s.Mean, s.Scenario.Measured))
 		if _, err := io.WriteString(w, line); err != nil {
 			return err
 		}
@@ -87,12 +90,26 @@ func WriteTable(w io.Writer, sums []Summary) error {
 	return nil
 }
 
-func cell(mean, worst, ref float64) string {
-	ratio := "   -"
-	if ref > 0 {
-		ratio = fmt.Sprintf("%4.2f", mean/ref)
+// measuredCell compares the means with chronyd's measured means.
+func measuredCell(mean, m Figures) string {
+	if m == (Figures{}) {
+		return "-"
 	}
-	return fmt.Sprintf("%6s %6s %6s %s", num(mean), num(worst), num(ref), ratio)
+	pair := func(ours, theirs float64) string {
+		return fmt.Sprintf("%6s %4s", num(theirs), ratio(ours, theirs))
+	}
+	return pair(mean.Sync, m.Sync) + " / " + pair(mean.MaxTimeUs, m.MaxTimeUs) + " / " + pair(mean.RMSTimeUs, m.RMSTimeUs)
+}
+
+func ratio(ours, ref float64) string {
+	if ref <= 0 {
+		return "   -"
+	}
+	return fmt.Sprintf("%4.2f", ours/ref)
+}
+
+func cell(mean, worst, ref float64) string {
+	return fmt.Sprintf("%6s %6s %6s %s", num(mean), num(worst), num(ref), ratio(mean, ref))
 }
 
 // num prints a figure compactly in 6 characters.

@@ -3,6 +3,8 @@ package sourcestats
 import (
 	"math"
 	"time"
+
+	"github.com/chronygo/chronygo/pkg/discipline"
 )
 
 // SelectionData is what source selection needs from one source at a given
@@ -215,6 +217,22 @@ func (s *Stats) PollAdjustment(errorInEstimate, peerDistance float64, pollTarget
 		adj *= 2
 	}
 	return adj
+}
+
+// SamplesAfter returns how many samples the history would hold once sample
+// was accumulated and the regression had dropped the samples the runs test
+// rejects, without changing the history. chronyd adjusts a source's polling
+// interval with this count (ntp_core's get_poll_adj runs after
+// SRC_AccumulateSample), so a caller that must decide the next poll before
+// the sample is delivered uses it instead of Samples()+1, which ignores the
+// samples the regression drops.
+func (s *Stats) SamplesAfter(sample discipline.Sample) int {
+	c := *s
+	c.hist = append([]point(nil), s.hist...)
+	c.bufTimes, c.bufOffsets, c.bufWeights, c.bufDist, c.bufDelays = nil, nil, nil, nil, nil
+	c.AccumulateSample(sample)
+	c.DoNewRegression()
+	return c.n
 }
 
 // LastSample describes the newest sample for chronyc sources.

@@ -326,3 +326,62 @@ func TestStatisticsRecord(t *testing.T) {
 	assert.Regexp(t, `^2026-11-25 12:03:12 203\.0\.113\.1    ( [ -]\d\.\d{3}e[-+]\d\d){5} \d\.\de[-+]\d\d   4   0   4  0\.00$`, line)
 	assert.Len(t, line, len(StatisticsLogHeader), "the columns line up with the header")
 }
+
+func TestStatsSamplesAfterPredictsPrunedCount(t *testing.T) {
+	// stepSeries returns sample k of a series whose frequency jumps from 0
+	// to 1 ppm at sample jump, with ±100 ns noise.
+	stepSeries := func(jump int) func(k int) discipline.Sample {
+		return func(k int) discipline.Sample {
+			off := 0.0
+			if k >= jump {
+				off = 1e-6 * float64(k-jump) * interval
+			}
+			if k%2 == 0 {
+				off += 1e-7
+			} else {
+				off -= 1e-7
+			}
+			return sampleAt(k, off, 1e-3)
+		}
+	}
+	tests := []struct {
+		name      string
+		held      int
+		series    func(k int) discipline.Sample
+		wantLess  bool // fewer than Samples()+1: the regression drops some
+		wantAfter int  // exact count, when not zero
+	}{
+		{"empty history", 0, stepSeries(100), false, 1},
+		{"too few for a regression", 2, stepSeries(100), false, 3},
+		{"steady line keeps all", 10, stepSeries(100), false, 11},
+		{"frequency change drops old samples", 13, stepSeries(12), true, 6},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := New(DefaultOptions())
+			for k := 0; k < tc.held; k++ {
+				s.AccumulateSample(tc.series(k))
+				s.DoNewRegression()
+			}
+			before := s.Samples()
+			beforeReport := s.Report(t0)
+			next := tc.series(tc.held)
+
+			got := s.SamplesAfter(next)
+
+			// The history is untouched.
+			assert.Equal(t, before, s.Samples())
+			assert.Equal(t, beforeReport, s.Report(t0))
+			if tc.wantAfter != 0 {
+				assert.Equal(t, tc.wantAfter, got)
+			}
+			if tc.wantLess {
+				assert.Less(t, got, before+1)
+			}
+			// It is what accumulating and regressing really gives.
+			s.AccumulateSample(next)
+			s.DoNewRegression()
+			assert.Equal(t, s.Samples(), got)
+		})
+	}
+}

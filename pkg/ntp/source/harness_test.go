@@ -182,6 +182,7 @@ func (h *harness) step() time.Duration {
 // fakeStats is a configurable Stats.
 type fakeStats struct {
 	samples    int
+	after      int // SamplesAfter's answer when > 0
 	predict    float64
 	delayData  DelayTestData
 	haveDelay  bool
@@ -192,7 +193,13 @@ type fakeStats struct {
 	asymmetric float64
 }
 
-func (f *fakeStats) Samples() int                    { return f.samples }
+func (f *fakeStats) Samples() int { return f.samples }
+func (f *fakeStats) SamplesAfter(discipline.Sample) int {
+	if f.after > 0 {
+		return f.after
+	}
+	return f.samples + 1
+}
 func (f *fakeStats) PredictOffset(time.Time) float64 { return f.predict }
 func (f *fakeStats) DelayTestData(time.Time) (DelayTestData, bool) {
 	return f.delayData, f.haveDelay

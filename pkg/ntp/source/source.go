@@ -1075,7 +1075,7 @@ func (s *Source) processResponse(pkt []byte, pa auth.PacketAuth, h header, rx Rx
 			acts = append(acts, DeliverSample{Sample: smp})
 			cp := smp
 			s.lastSample = &cp
-			s.adjustPoll(s.pollAdjustment(errorInEstimate, peerDisp+0.5*peerDelay, st.Samples()+1))
+			s.adjustPoll(s.pollAdjustment(errorInEstimate, peerDisp+0.5*peerDelay, st.SamplesAfter(smp)))
 			if s.op == opBurstWasOnline || s.op == opBurstWasOffline {
 				s.burstGood--
 				if s.burstGood <= 0 {
@@ -1186,6 +1186,7 @@ func orDaemon(t TimestampSource) TimestampSource {
 type noStats struct{}
 
 func (noStats) Samples() int                                  { return 0 }
+func (noStats) SamplesAfter(discipline.Sample) int            { return 1 }
 func (noStats) PredictOffset(time.Time) float64               { return 0 }
 func (noStats) DelayTestData(time.Time) (DelayTestData, bool) { return DelayTestData{}, false }
 func (noStats) FrequencyRange() (float64, float64)            { return 0, 0 }

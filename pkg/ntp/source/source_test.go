@@ -664,3 +664,31 @@ func TestBurstWhileOffline(t *testing.T) {
 	assert.False(t, h.armed, "back offline after the good samples")
 	assert.False(t, h.src.Report().Online)
 }
+
+// TestPollFollowsSamplesAfterRegression: the polling interval is adjusted
+// with the number of samples held after the new one is accumulated and the
+// regression dropped old ones (chronyd's order), not with the count before.
+func TestPollFollowsSamplesAfterRegression(t *testing.T) {
+	tests := []struct {
+		name     string
+		held     int
+		after    int
+		wantPoll int
+	}{
+		{"regression keeps many: poll climbs to maxpoll", 20, 21, 8},
+		{"regression dropped most: poll falls to minpoll", 20, 2, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := DefaultOptions(ModeClient)
+			opts.MinPoll, opts.MaxPoll = 4, 8
+			e := env()
+			e.Stats = &fakeStats{samples: tc.held, after: tc.after}
+			h := newHarness(t, opts, e)
+			for i := 0; i < 60; i++ {
+				h.step()
+			}
+			assert.Equal(t, tc.wantPoll, h.src.Poll())
+		})
+	}
+}

@@ -68,6 +68,10 @@ type DelayTestData struct {
 type Stats interface {
 	// Samples is the number of samples held.
 	Samples() int
+	// SamplesAfter is the number of samples held once sample is
+	// accumulated and the regression has dropped old ones (chronyd adjusts
+	// the polling interval with this count).
+	SamplesAfter(sample discipline.Sample) int
 	// PredictOffset predicts the offset at t (0 without samples).
 	PredictOffset(t time.Time) float64
 	// DelayTestData returns the data of the delay tests, false when there
