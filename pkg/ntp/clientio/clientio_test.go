@@ -2,6 +2,7 @@ package clientio
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -135,17 +136,209 @@ func TestSendAfterClose(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestReceiveWindowClosesSocket(t *testing.T) {
-	sh := New(Config{})
-	t.Cleanup(func() { sh.Close() })
-	to := netip.MustParseAddrPort("127.0.0.1:9")
-	_, err := sh.Send(source.Transmit{To: to, Packet: make([]byte, 48), ReceiveWindow: 50 * time.Millisecond})
+// manualServer is a UDP server on a loopback address that hands the
+// test each request and answers only when told to.
+type manualServer struct {
+	conn     *net.UDPConn
+	requests chan netip.AddrPort
+}
+
+func newManualServer(t *testing.T, listen string) *manualServer {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", listen)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", listen, err)
+	}
+	m := &manualServer{conn: pc.(*net.UDPConn), requests: make(chan netip.AddrPort, 16)}
+	t.Cleanup(func() { m.conn.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			_, from, err := m.conn.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			m.requests <- netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		}
+	}()
+	return m
+}
+
+func (m *manualServer) addr() netip.AddrPort {
+	a := m.conn.LocalAddr().(*net.UDPAddr).AddrPort()
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// request waits for the next request and returns where it came from.
+func (m *manualServer) request(t *testing.T) netip.AddrPort {
+	t.Helper()
+	select {
+	case from := <-m.requests:
+		return from
+	case <-time.After(5 * time.Second):
+		t.Fatal("no request reached the server")
+	}
+	return netip.AddrPort{}
+}
+
+func (m *manualServer) reply(t *testing.T, to netip.AddrPort, payload string) {
+	t.Helper()
+	_, err := m.conn.WriteToUDPAddrPort([]byte(payload), to)
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		sh.mu.Lock()
-		defer sh.mu.Unlock()
-		return sh.conns[to] == nil
-	}, 5*time.Second, 10*time.Millisecond)
+}
+
+// received waits up to d for a packet from the shell; ok is false when
+// none came.
+func received(sh *Shell, d time.Duration) (Received, bool) {
+	select {
+	case r := <-sh.Received():
+		return r, true
+	case <-time.After(d):
+		return Received{}, false
+	}
+}
+
+func openSockets(sh *Shell) int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return len(sh.conns)
+}
+
+func TestReceiveWindow(t *testing.T) {
+	for _, listen := range []string{"127.0.0.1:0", "[::1]:0"} {
+		t.Run(listen, func(t *testing.T) {
+			srv := newManualServer(t, listen)
+			sh := New(Config{KernelTxTimestamps: true})
+			t.Cleanup(func() { _ = sh.Close() })
+			send := func(window time.Duration) netip.AddrPort {
+				_, err := sh.Send(source.Transmit{To: srv.addr(), Packet: make([]byte, 48), ReceiveWindow: window})
+				require.NoError(t, err)
+				return srv.request(t)
+			}
+
+			// A reply within the window is delivered.
+			from := send(5 * time.Second)
+			srv.reply(t, from, "in time")
+			r, ok := received(sh, 5*time.Second)
+			require.True(t, ok, "reply within the window")
+			assert.Equal(t, "in time", string(r.Data))
+			assert.Equal(t, srv.addr(), r.Remote)
+			assert.Equal(t, source.TimestampKernel, r.Info.Source)
+
+			// A reply after the window is dropped and closes the socket.
+			from = send(20 * time.Millisecond)
+			time.Sleep(60 * time.Millisecond)
+			srv.reply(t, from, "too late")
+			_, ok = received(sh, 300*time.Millisecond)
+			assert.False(t, ok, "a reply after the receive window is dropped")
+			require.Eventually(t, func() bool { return openSockets(sh) == 0 }, 5*time.Second, 10*time.Millisecond)
+
+			// A socket whose window ended without a reply is swept at the
+			// next send, whoever it goes to.
+			send(20 * time.Millisecond)
+			require.Equal(t, 1, openSockets(sh))
+			time.Sleep(60 * time.Millisecond)
+			other := newManualServer(t, listen)
+			_, err := sh.Send(source.Transmit{To: other.addr(), Packet: make([]byte, 48)})
+			require.NoError(t, err)
+			other.request(t)
+			sh.mu.Lock()
+			_, stale := sh.conns[srv.addr()]
+			_, fresh := sh.conns[other.addr()]
+			sh.mu.Unlock()
+			assert.False(t, stale, "expired socket swept")
+			assert.True(t, fresh, "a request without a window keeps its socket")
+		})
+	}
+}
+
+func TestCloseSocketDropsLaterReplies(t *testing.T) {
+	srv := newManualServer(t, "127.0.0.1:0")
+	sh := New(Config{})
+	t.Cleanup(func() { _ = sh.Close() })
+	_, err := sh.Send(source.Transmit{To: srv.addr(), Packet: make([]byte, 48), ReceiveWindow: 5 * time.Second})
+	require.NoError(t, err)
+	from := srv.request(t)
+	// An IPv4-mapped form of the address names the same socket.
+	sh.CloseSocket(netip.AddrPortFrom(netip.AddrFrom16(srv.addr().Addr().As16()), srv.addr().Port()))
+	assert.Equal(t, 0, openSockets(sh))
+	srv.reply(t, from, "after close")
+	_, ok := received(sh, 300*time.Millisecond)
+	assert.False(t, ok, "no delivery from a closed socket")
+	sh.CloseSocket(srv.addr()) // no socket left: nothing happens
+}
+
+func TestSourcePortChoice(t *testing.T) {
+	for _, tc := range []struct {
+		name, listen string
+		acqPort      bool
+	}{
+		{"ipv4 random", "127.0.0.1:0", false},
+		{"ipv6 random", "[::1]:0", false},
+		{"ipv4 acquisitionport", "127.0.0.1:0", true},
+		{"ipv6 acquisitionport", "[::1]:0", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newManualServer(t, tc.listen)
+			cfg := Config{}
+			if tc.acqPort {
+				cfg.AcquisitionPort = freePort(t)
+			}
+			sh := New(cfg)
+			t.Cleanup(func() { _ = sh.Close() })
+			ports := map[uint16]bool{}
+			const requests = 4
+			for i := range requests {
+				_, err := sh.Send(source.Transmit{To: srv.addr(), Packet: make([]byte, 48), ReceiveWindow: time.Second})
+				require.NoError(t, err)
+				from := srv.request(t)
+				assert.Equal(t, srv.addr().Addr(), from.Addr(), "sent from the server's family and loopback")
+				ports[from.Port()] = true
+				srv.reply(t, from, fmt.Sprint("reply ", i))
+				r, ok := received(sh, 5*time.Second)
+				require.True(t, ok, "reply %d", i)
+				assert.Equal(t, fmt.Sprint("reply ", i), string(r.Data))
+				assert.True(t, r.Info.Local.IsLoopback(), "local address %s", r.Info.Local)
+			}
+			if tc.acqPort {
+				assert.Equal(t, map[uint16]bool{uint16(cfg.AcquisitionPort): true}, ports, "all from acquisitionport")
+				assert.Equal(t, 0, openSockets(sh), "no per-request socket")
+			} else {
+				// Two random ports may coincide by chance, not three.
+				assert.GreaterOrEqual(t, len(ports), requests-1, "a new random port per request: %v", ports)
+				assert.Equal(t, 1, openSockets(sh), "the previous request's socket is closed")
+			}
+		})
+	}
+}
+
+func TestCloseStopsTheShell(t *testing.T) {
+	srv := newManualServer(t, "127.0.0.1:0")
+	sh := New(Config{})
+	_, err := sh.Send(source.Transmit{To: srv.addr(), Packet: make([]byte, 48), ReceiveWindow: 5 * time.Second})
+	require.NoError(t, err)
+	srv.request(t)
+	done := make(chan error)
+	go func() { done <- sh.Close() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	assert.Equal(t, 0, openSockets(sh))
+	assert.NoError(t, sh.Close(), "a second Close is harmless")
+	_, err = sh.Send(source.Transmit{To: srv.addr(), Packet: make([]byte, 48)})
+	assert.Error(t, err)
+}
+
+func TestSendErrorsAreReported(t *testing.T) {
+	sh := New(Config{BindAddress4: netip.MustParseAddr("198.51.100.250")})
+	t.Cleanup(func() { _ = sh.Close() })
+	_, err := sh.Send(source.Transmit{To: netip.MustParseAddrPort("127.0.0.1:9"), Packet: make([]byte, 48)})
+	require.Error(t, err, "bindacqaddress not on this host")
+	assert.Contains(t, err.Error(), "198.51.100.250")
+	assert.Equal(t, 0, openSockets(sh))
 }
 
 func freePort(t *testing.T) int {
@@ -218,5 +411,103 @@ func TestDeliverCallbackTakesResponses(t *testing.T) {
 	case r := <-sh.Received():
 		t.Fatalf("with Deliver set, the channel stays empty; got a packet from %s", r.Remote)
 	default:
+	}
+}
+
+func TestPeerSockets(t *testing.T) {
+	for _, tc := range []struct{ name, loopback string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			remote := newManualServer(t, net.JoinHostPort(tc.loopback, "0"))
+			lo := netip.MustParseAddr(tc.loopback)
+			sh := New(Config{KernelTxTimestamps: true, DSCP: 46})
+			t.Cleanup(func() { _ = sh.Close() })
+
+			_, err := sh.Send(source.Transmit{To: remote.addr(), Packet: []byte("x"), Peer: true})
+			require.Error(t, err, "no peer socket opened yet")
+
+			// The NTP port, shared with another socket bound to it (the
+			// server's in the daemon).
+			port := uint16(freePortOn(t, tc.loopback))
+			require.NoError(t, sh.OpenPeer(netip.AddrPortFrom(lo, port), remote.addr(), ""))
+			require.NoError(t, sh.OpenPeer(netip.AddrPortFrom(lo, port), remote.addr(), ""), "already open")
+			other := newManualServer(t, net.JoinHostPort(tc.loopback, "0"))
+			require.NoError(t, sh.OpenPeer(netip.AddrPortFrom(lo, port), other.addr(), ""), "a second peer on the same port")
+
+			start := time.Now()
+			info, err := sh.Send(source.Transmit{To: remote.addr(), Packet: []byte("hello"), Peer: true, Seq: 3})
+			require.NoError(t, err)
+			assert.Equal(t, source.TimestampKernel, info.Source)
+			assert.Equal(t, uint64(3), info.Seq)
+			assert.WithinDuration(t, start, info.Time, time.Second)
+			from := remote.request(t)
+			assert.Equal(t, netip.AddrPortFrom(lo, port), from, "sent from the shared port")
+
+			for i := range 3 {
+				remote.reply(t, from, fmt.Sprint("reply ", i))
+				r, ok := received(sh, 5*time.Second)
+				require.True(t, ok, "reply %d", i)
+				assert.Equal(t, fmt.Sprint("reply ", i), string(r.Data))
+				assert.Equal(t, remote.addr(), r.Remote)
+				assert.Equal(t, lo, r.Info.Local)
+				assert.Equal(t, source.TimestampKernel, r.Info.Source)
+			}
+			assert.Equal(t, 0, openSockets(sh), "peer sockets are no request sockets")
+
+			// A peer not listening yet makes the kernel report ICMP port
+			// unreachable on the connected socket, which stays open.
+			gone := other.addr()
+			other.conn.Close()
+			_, err = sh.Send(source.Transmit{To: gone, Packet: []byte("anyone?"), Peer: true})
+			require.NoError(t, err)
+			time.Sleep(50 * time.Millisecond)
+			_, err = sh.Send(source.Transmit{To: gone, Packet: []byte("again"), Peer: true})
+			assert.NoError(t, err, "the peer's socket survives the ICMP error")
+			sh.mu.Lock()
+			assert.Len(t, sh.peers, 2)
+			sh.mu.Unlock()
+
+			require.NoError(t, sh.Close())
+			assert.Error(t, sh.OpenPeer(netip.AddrPortFrom(lo, port), remote.addr(), ""), "closed")
+		})
+	}
+}
+
+func freePortOn(t *testing.T, host string) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", host, err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+func TestUnreachableClosesRequestSocket(t *testing.T) {
+	gone := newManualServer(t, "127.0.0.1:0")
+	to := gone.addr()
+	gone.conn.Close()
+	sh := New(Config{})
+	t.Cleanup(func() { _ = sh.Close() })
+	_, err := sh.Send(source.Transmit{To: to, Packet: make([]byte, 48), ReceiveWindow: 5 * time.Second})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return openSockets(sh) == 0 }, 5*time.Second, 10*time.Millisecond,
+		"ICMP port unreachable ends the request")
+}
+
+func TestBurstOnSharedSocketIsReadInFull(t *testing.T) {
+	srv := newManualServer(t, "127.0.0.1:0")
+	sh := New(Config{AcquisitionPort: freePort(t)})
+	t.Cleanup(func() { _ = sh.Close() })
+	_, err := sh.Send(source.Transmit{To: srv.addr(), Packet: make([]byte, 48)})
+	require.NoError(t, err)
+	from := srv.request(t)
+	const burst = 3 * maxReadsPerEvent
+	for i := range burst {
+		srv.reply(t, from, fmt.Sprint(i))
+	}
+	for i := range burst {
+		r, ok := received(sh, 5*time.Second)
+		require.True(t, ok, "datagram %d of a burst larger than one read round", i)
+		assert.Equal(t, fmt.Sprint(i), string(r.Data))
 	}
 }

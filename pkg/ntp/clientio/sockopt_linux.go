@@ -19,54 +19,55 @@ type socketOptions struct {
 	ipv6   bool
 	// kernelTx asks for software transmit timestamps on the error queue.
 	kernelTx bool
+	// reusePort shares the bound port with other sockets (SO_REUSEADDR
+	// and SO_REUSEPORT), as symmetric peers' sockets share the server's.
+	reusePort bool
 }
 
-// control returns a net.Dialer/ListenConfig Control function setting the
-// options: kernel RX timestamps (SO_TIMESTAMPNS), software TX timestamps
-// (SO_TIMESTAMPING), DSCP and the bound device.
-func (o socketOptions) control(_, _ string, c syscall.RawConn) error {
-	var serr error
-	err := c.Control(func(fd uintptr) {
-		s := int(fd)
-		if serr = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
-			serr = fmt.Errorf("SO_TIMESTAMPNS: %w", serr)
-			return
-		}
-		if o.kernelTx {
-			flags := unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE |
-				unix.SOF_TIMESTAMPING_OPT_TSONLY
-			// Not fatal: the daemon timestamp is used instead.
-			_ = unix.SetsockoptInt(s, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags)
-		}
-		if o.dscp > 0 {
-			tos := (o.dscp & 0x3f) << 2
-			if o.ipv6 {
-				serr = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos)
-			} else {
-				serr = unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_TOS, tos)
-			}
-			if serr != nil {
-				serr = fmt.Errorf("dscp %d: %w", o.dscp, serr)
-				return
+// apply sets the options on a request socket before it is bound: kernel
+// RX timestamps (SO_TIMESTAMPNS), software TX timestamps (SO_TIMESTAMPING),
+// packet info, DSCP and the bound device.
+func (o socketOptions) apply(fd int) error {
+	if o.reusePort {
+		for _, opt := range []int{unix.SO_REUSEADDR, unix.SO_REUSEPORT} {
+			if err := rawSetsockoptInt(fd, unix.SOL_SOCKET, opt, 1); err != nil {
+				return fmt.Errorf("sharing the port: %w", err)
 			}
 		}
-		if o.device != "" {
-			if serr = unix.BindToDevice(s, o.device); serr != nil {
-				serr = fmt.Errorf("bind to device %s: %w", o.device, serr)
-				return
-			}
-		}
-		if o.ipv6 {
-			_ = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
-			_ = unix.SetsockoptInt(s, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
-		} else {
-			_ = unix.SetsockoptInt(s, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
-		}
-	})
-	if err != nil {
-		return err
 	}
-	return serr
+	if err := rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); err != nil {
+		return fmt.Errorf("SO_TIMESTAMPNS: %w", err)
+	}
+	if o.kernelTx {
+		flags := unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE |
+			unix.SOF_TIMESTAMPING_OPT_TSONLY
+		// Not fatal: the daemon timestamp is used instead.
+		_ = rawSetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags)
+	}
+	if o.dscp > 0 {
+		tos := (o.dscp & 0x3f) << 2
+		var err error
+		if o.ipv6 {
+			err = rawSetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos)
+		} else {
+			err = rawSetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TOS, tos)
+		}
+		if err != nil {
+			return fmt.Errorf("dscp %d: %w", o.dscp, err)
+		}
+	}
+	if o.device != "" {
+		if err := rawBindToDevice(fd, o.device); err != nil {
+			return fmt.Errorf("bind to device %s: %w", o.device, err)
+		}
+	}
+	if o.ipv6 {
+		_ = rawSetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1)
+		_ = rawSetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_RECVPKTINFO, 1)
+	} else {
+		_ = rawSetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_PKTINFO, 1)
+	}
+	return nil
 }
 
 // rxTimestamp extracts the kernel receive timestamp from control data.
@@ -115,40 +116,52 @@ func timespecAt(b []byte, i int) time.Time {
 	return time.Unix(sec, nsec)
 }
 
-// readTxTimestamp polls the socket's error queue for the software
-// transmit timestamp of the packet just sent, for at most wait.
+// readTxTimestamp polls the error queue of a socket opened by the
+// standard library for the software transmit timestamp of the packet just
+// sent, for at most wait.
 func readTxTimestamp(c syscall.RawConn, wait time.Duration) (time.Time, bool) {
-	buf := make([]byte, 64)
-	oob := make([]byte, 512)
+	var got time.Time
+	var ok bool
+	_ = c.Control(func(fd uintptr) { got, ok = txTimestamp(int(fd), wait, make([]byte, 64), make([]byte, 512)) })
+	return got, ok
+}
+
+// txTimestamp reads the software transmit timestamp of the packet just
+// sent on fd from its error queue, waiting for it at most wait. On
+// loopback and most drivers it is already there when the send returns.
+// buf and oob are scratch space.
+func txTimestamp(fd int, wait time.Duration, buf, oob []byte) (time.Time, bool) {
 	deadline := time.Now().Add(wait)
-	for i := 0; i < 100; i++ {
-		var got time.Time
-		var ok bool
-		_ = c.Control(func(fd uintptr) {
-			_, oobn, _, _, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
-			if err != nil {
-				return
-			}
-			msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-			if err != nil {
-				return
-			}
-			for _, m := range msgs {
-				if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPING && len(m.Data) >= 16 {
-					if t := timespecAt(m.Data, 0); t.Unix() != 0 {
-						got, ok = t, true
-					}
-				}
-			}
-		})
-		if ok {
-			return got, true
+	for range 100 {
+		if t, ok := errQueueTimestamp(fd, buf, oob); ok {
+			return t, true
 		}
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
 			break
 		}
-		waitErrQueue(c, remaining)
+		waitErrQueue(fd, remaining)
+	}
+	return time.Time{}, false
+}
+
+// errQueueTimestamp takes one entry of the error queue, without waiting,
+// and returns the transmit timestamp it carries.
+func errQueueTimestamp(fd int, buf, oob []byte) (time.Time, bool) {
+	_, oobn, err := rawRecvmsg(fd, buf, oob, nil, unix.MSG_ERRQUEUE)
+	if err != nil {
+		return time.Time{}, false
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPING && len(m.Data) >= 16 {
+			if t := timespecAt(m.Data, 0); t.Unix() != 0 {
+				return t, true
+			}
+		}
 	}
 	return time.Time{}, false
 }
@@ -156,12 +169,10 @@ func readTxTimestamp(c syscall.RawConn, wait time.Duration) (time.Time, bool) {
 // waitErrQueue blocks until the socket's error queue holds an entry (poll
 // reports POLLERR) or d has passed, instead of sleeping and retrying: one
 // wakeup when the timestamp arrives and no runtime timer.
-func waitErrQueue(c syscall.RawConn, d time.Duration) {
-	_ = c.Control(func(fd uintptr) {
-		ts := unix.NsecToTimespec(d.Nanoseconds())
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
-		_, _ = unix.Ppoll(fds, &ts, nil)
-	})
+func waitErrQueue(fd int, d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
+	_, _ = unix.Ppoll(fds, &ts, nil)
 }
 
 // isIPv6 tells which family a remote address needs.
