@@ -10,8 +10,9 @@ TEST_TIMEOUT ?= 15m
 SEEDS      ?= 10
 MODULE     := github.com/chronygo/chronygo
 # Network-namespace suites heavy enough to disturb each other's timing on
-# two cores: run one at a time, after the rest.
-SERIAL_TESTS := test/faults
+# two cores: run one at a time, after the rest (test/e2e needs a -timeout of
+# at least 9 minutes, or it skips).
+SERIAL_TESTS := test/faults test/e2e
 FUZZTIME     ?= 5s
 LONG_FUZZTIME ?= 2m
 RUN_DIR    ?= /tmp/chronygo-run
@@ -81,8 +82,8 @@ readme: ## Regenerate README.md's directive table from internal/daemon
 bench: build ## Side-by-side benchmark with chronyd 4.3 (root, ~6 min): prints the table, writes bench/results.json
 	$(GO) run ./cmd/ntpload bench -chronygo $(BIN)/chronygo -out bench/results.json
 
-e2e: ## The deployment end to end in network namespaces (root, ~8 min; test/e2e)
-	$(GO) test -count=1 -tags e2e -timeout 15m -v ./test/e2e/
+e2e: ## The deployment end to end in network namespaces, verbose (root, 5-8 min; also part of make test)
+	$(GO) test -count=1 -timeout 12m -v ./test/e2e/
 
 sim: ## Accuracy scenarios on virtual time: chrony's pass limits (go test), then the table for SEEDS seeds with chronyd 4.8's figures and ratios
 	$(GO) test -count=1 -timeout 10m ./internal/sim/...

@@ -47,6 +47,25 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
+// PrivateDirectives returns the directives that keep a chronyd (or
+// chronygo) to the private 0700 folder dir: its pid file and its Unix
+// command socket there. It also returns the socket's path.
+func PrivateDirectives(dir string) (lines []string, socket string) {
+	socket = filepath.Join(dir, "chronyd.sock")
+	return []string{
+		"pidfile " + filepath.Join(dir, "chronyd.pid"),
+		"bindcmdaddress " + socket,
+	}, socket
+}
+
+// SafeDaemonArgs returns the arguments running a chronyd (or chronygo)
+// with the configuration file conf safely for a test: in the foreground
+// (-d), never touching the clock (-x), as root (-u root, so that a private
+// socket folder owned by root is accepted).
+func SafeDaemonArgs(conf string) []string {
+	return []string{"-d", "-x", "-u", "root", "-f", conf}
+}
+
 // StartChronyd starts /usr/sbin/chronyd safely: in the foreground (-d),
 // never touching the clock (-x), as root (-u root, so that the private
 // socket folder is accepted), with its own pid file and command socket in a
@@ -65,16 +84,13 @@ func StartChronyd(t testing.TB, ns *Netns, directives ...string) *Chronyd {
 		PidFile: filepath.Join(dir, "chronyd.pid"),
 		Log:     &SyncBuffer{},
 	}
-	lines := append([]string{
-		"pidfile " + c.PidFile,
-		"bindcmdaddress " + c.Socket,
-		"driftfile " + filepath.Join(dir, "drift"),
-	}, directives...)
+	private, _ := PrivateDirectives(dir)
+	lines := append(append(private, "driftfile "+filepath.Join(dir, "drift")), directives...)
 	conf := filepath.Join(dir, "chrony.conf")
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatalf("writing %s: %v", conf, err)
 	}
-	args := []string{"-d", "-x", "-u", "root", "-f", conf}
+	args := SafeDaemonArgs(conf)
 	if ns != nil {
 		c.Cmd = ns.Command(bin, args...)
 	} else {

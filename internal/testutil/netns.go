@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -110,6 +111,12 @@ func (n *Netns) IP(t testing.TB, args ...string) string {
 // Command returns a command that runs name with args inside the namespace.
 func (n *Netns) Command(name string, args ...string) *exec.Cmd {
 	return exec.Command(n.ip, append([]string{"netns", "exec", n.Name, name}, args...)...)
+}
+
+// CommandContext is Command killed when ctx ends ("ip netns exec" replaces
+// itself with the program, so the kill reaches the program).
+func (n *Netns) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, n.ip, append([]string{"netns", "exec", n.Name, name}, args...)...)
 }
 
 // AddVeth connects namespaces a and b with a veth pair and gives each end

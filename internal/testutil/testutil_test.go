@@ -86,3 +86,17 @@ func TestFillDiskFillsTinyTmpfs(t *testing.T) {
 	err := os.WriteFile(filepath.Join(dir, "more"), make([]byte, 4096), 0o600)
 	assert.ErrorIs(t, err, syscall.ENOSPC, "the tmpfs is full")
 }
+
+func TestNetnsCommandContextIsBounded(t *testing.T) {
+	n := NewNetns(t, "dm")
+	out, err := n.Command("ip", "-o", "link", "show").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Contains(t, string(out), "lo:", "the namespace has only its loopback")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = n.CommandContext(ctx, "sleep", "10").Run()
+	assert.Error(t, err, "the sleep was killed")
+	assert.Less(t, time.Since(start), 5*time.Second)
+}

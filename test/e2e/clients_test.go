@@ -1,16 +1,15 @@
-//go:build e2e
-
 package e2e
 
 import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // ntpClient is one of the stock NTP clients the suite queries servers
@@ -26,8 +25,7 @@ type ntpClient struct {
 func runIn(h *host, limit time.Duration, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	full := append([]string{"netns", "exec", h.ns.Name, name}, args...)
-	out, err := exec.CommandContext(ctx, "ip", full...).CombinedOutput()
+	out, err := h.ns.CommandContext(ctx, name, args...).CombinedOutput()
 	return string(out), err
 }
 
@@ -92,11 +90,7 @@ func chronydMeasure(h *host, dir, addr string) (string, error) {
 // passes; it returns the time it took and cond's last error.
 func waitUntil(limit, interval time.Duration, cond func() error) (time.Duration, error) {
 	start := time.Now()
-	for {
-		err := cond()
-		if err == nil || time.Since(start) > limit {
-			return time.Since(start), err
-		}
-		time.Sleep(interval)
-	}
+	var err error
+	testutil.WaitEvery(limit, interval, func() bool { err = cond(); return err == nil })
+	return time.Since(start), err
 }

@@ -1,5 +1,3 @@
-//go:build e2e
-
 package e2e
 
 import (
@@ -128,15 +126,11 @@ func (d *daemon) writeConfig(t *testing.T, lines []string) string {
 
 // privateLines are the directives every chronyd or chronygo of the suite
 // gets so that it never meets the system's files: its own pid file and
-// command socket (Unix only).
+// command socket (Unix only, the UDP command port closed).
 func (d *daemon) privateLines() []string {
-	d.socket = filepath.Join(d.dir, "chronyd.sock")
-	d.readyFile = d.socket
-	return []string{
-		"pidfile " + filepath.Join(d.dir, "chronyd.pid"),
-		"bindcmdaddress " + d.socket,
-		"cmdport 0",
-	}
+	lines, socket := testutil.PrivateDirectives(d.dir)
+	d.socket, d.readyFile = socket, socket
+	return append(lines, "cmdport 0")
 }
 
 // implementation is the daemon under test or its reference.
@@ -158,7 +152,7 @@ func newTimeDaemon(t *testing.T, impl implementation, name string, h *host, line
 	if impl == chronyd {
 		bin = testutil.RequireTool(t, "chronyd")
 	}
-	d.argv = []string{bin, "-d", "-x", "-u", "root", "-f", conf}
+	d.argv = append([]string{bin}, testutil.SafeDaemonArgs(conf)...)
 	return d
 }
 

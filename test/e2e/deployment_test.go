@@ -1,5 +1,3 @@
-//go:build e2e
-
 package e2e
 
 import (
@@ -22,17 +20,22 @@ import (
 const (
 	syncLimit        = 60 * time.Second
 	replacementLimit = 150 * time.Second
-	// stopUpdateLimit is long because chronyd keeps selecting an
-	// unreachable source while its last sample is not older than the
-	// oldest sample of a reachable one (here the twin), which takes a few
-	// minutes to roll over.
-	stopUpdateLimit = 360 * time.Second
-	fallbackWindow  = 20 * time.Second
-	recoveryLimit   = 120 * time.Second
-	twinLimit       = 90 * time.Second
-	// suiteBudget is the longest the whole scenario may take when chronygo
-	// fails every step (typically it takes about 8 minutes).
-	suiteBudget = 14 * time.Minute
+	// stopUpdateLimit bounds how long a server may keep selecting
+	// unreachable upstreams under chrony's rule (see stale_test.go): until
+	// the twin's history is capped at 64 samples, one per poll of at most
+	// 2^fastMaxPoll s, plus 8 polls for the reachability register to
+	// empty, plus the 12 s without clock update the phase waits for, the
+	// rule's tolerance and 20 s for a loaded machine.
+	stopUpdateLimit = (64+8)*(1<<fastMaxPoll)*time.Second + 12*time.Second +
+		time.Duration(staleTolerance)*time.Second + 20*time.Second
+	fallbackWindow = 20 * time.Second
+	recoveryLimit  = 120 * time.Second
+	twinLimit      = 90 * time.Second
+	// suiteBudget is the time the scenario needs when nothing fails: it
+	// takes 5 to 8 minutes, mostly waiting for chrony's rule to drop the
+	// unreachable upstreams. Should a run approach go test's -timeout, the
+	// watchdog of TestMain removes the test network first.
+	suiteBudget = 9 * time.Minute
 )
 
 // TestDeployment runs the deployment (testdata/chrony.conf, fast copy) on
@@ -45,7 +48,7 @@ const (
 // the timings chronygo is held to.
 func TestDeployment(t *testing.T) {
 	if deadline, ok := t.Deadline(); ok && time.Until(deadline) < suiteBudget {
-		testutil.SkipOrFail(t, "the suite needs up to %v: run it with -timeout 15m or more (make test does)", suiteBudget)
+		testutil.SkipOrFail(t, "the suite needs up to %v: run it with -timeout 12m or more", suiteBudget)
 	}
 	f := newFixture(t)
 	ix := newInterop(t, f)
@@ -75,10 +78,20 @@ func TestDeployment(t *testing.T) {
 			}
 		})
 	})
-	t.Run("interop", func(t *testing.T) { ix.check(t) })
-	ix.stop()
-
-	t.Run("pool-upstreams-stopped", func(t *testing.T) { poolFailure(t, f) })
+	// The side-by-side checks use only the sixth upstream, which the pool
+	// failure leaves alone: both run at the same time to save half a
+	// minute.
+	t.Run("concurrently", func(t *testing.T) {
+		t.Run("interop", func(t *testing.T) {
+			t.Parallel()
+			ix.check(t)
+			ix.stop()
+		})
+		t.Run("pool-upstreams-stopped", func(t *testing.T) {
+			t.Parallel()
+			poolFailure(t, f)
+		})
+	})
 	t.Run("all-upstreams-and-dns-stopped", func(t *testing.T) { allLost(t, f, loops) })
 	t.Run("upstreams-restarted", func(t *testing.T) { recovery(t, f) })
 	t.Run("twin-killed-and-restarted", func(t *testing.T) { twinLoss(t, f) })
@@ -108,21 +121,24 @@ func perServer(t *testing.T, f *fixture, name string, check func(t *testing.T, s
 
 // timelyAs asserts that s reached the state (what) within the phase's
 // limit and, for chronygo, not much later than the chronyd twin in the
-// same role: at most twice chronyd's time plus 10 s.
-func timelyAs(t *testing.T, f *fixture, res map[*twin]outcome, s *twin, what string) {
+// same role: at most twice chronyd's time plus 10 s. It reports whether
+// both held.
+func timelyAs(t *testing.T, f *fixture, res map[*twin]outcome, s *twin, what string) bool {
 	t.Helper()
 	o := res[s]
-	require.NoError(t, o.err, "%s: never reached %s (waited %v)", s.d.name, what, o.took.Round(time.Second))
+	if !assert.NoError(t, o.err, "%s: never reached %s (waited %v)", s.d.name, what, o.took.Round(time.Second)) {
+		return false
+	}
 	t.Logf("%s: %s after %v", s.d.name, what, o.took.Round(time.Second))
 	if s.impl != chronygo {
-		return
+		return true
 	}
 	ref := res[f.counterpart(s)]
 	if ref.err != nil {
 		t.Logf("chronyd in the same role never reached it (%v): no timing to compare", ref.err)
-		return
+		return true
 	}
-	assert.LessOrEqual(t, o.took, 2*ref.took+10*time.Second,
+	return assert.LessOrEqual(t, o.took, 2*ref.took+10*time.Second,
 		"%s: reached %s after %v, chronyd after %v", s.d.name, what, o.took.Round(time.Second), ref.took.Round(time.Second))
 }
 
@@ -134,16 +150,16 @@ func checkSources(t *testing.T, f *fixture, s *twin) {
 	perPool := map[string]int{}
 	var servers, peers int
 	for _, r := range rows {
-		switch r.mode {
+		switch r.Mode {
 		case '^':
 			servers++
-			name, ok := f.poolOf[r.addr]
-			if assert.True(t, ok, "%s: source %s is not an address of any pool", s.d.name, r.addr) {
+			name, ok := f.poolOf[r.Addr]
+			if assert.True(t, ok, "%s: source %s is not an address of any pool", s.d.name, r.Addr) {
 				perPool[name]++
 			}
 		case '=':
 			peers++
-			assert.Equal(t, s.peer.h.v4.String(), r.addr, "%s: the '=' source should be the twin", s.d.name)
+			assert.Equal(t, s.peer.h.v4.String(), r.Addr, "%s: the '=' source should be the twin", s.d.name)
 		default:
 			t.Errorf("%s: unexpected source mode in %v", s.d.name, r)
 		}
@@ -160,9 +176,11 @@ func checkSources(t *testing.T, f *fixture, s *twin) {
 func checkTracking(t *testing.T, f *fixture, s *twin) {
 	tr, err := readTracking(s.d)
 	require.NoError(t, err)
-	assert.Equal(t, 2, tr.stratum, "%s: tracking %v", s.d.name, tr)
-	assert.True(t, f.upstreamAddr[tr.refAddr], "%s: tracking %v: the reference is not an upstream", s.d.name, tr)
-	assert.Equal(t, refIDOf(tr.refAddr), tr.refID, "%s: tracking %v: wrong reference ID for the address", s.d.name, tr)
+	assert.Equal(t, 2, tr.Stratum, "%s: tracking %v", s.d.name, tr)
+	assert.True(t, f.upstreamAddr[tr.RefAddr], "%s: tracking %v: the reference is not an upstream", s.d.name, tr)
+	want, err := testutil.RefIDOf(tr.RefAddr)
+	require.NoError(t, err, "%s: tracking %v", s.d.name, tr)
+	assert.Equal(t, want, tr.RefID, "%s: tracking %v: wrong reference ID for the address", s.d.name, tr)
 }
 
 // checkSourcestats asserts that sourcestats has a row per source.
@@ -173,11 +191,11 @@ func checkSourcestats(t *testing.T, s *twin) {
 	require.NoError(t, err)
 	var want []string
 	for _, r := range rows {
-		want = append(want, r.addr)
+		want = append(want, r.Addr)
 	}
 	var got []string
-	for name := range stats {
-		got = append(got, name)
+	for _, st := range stats {
+		got = append(got, st.Addr)
 	}
 	assert.ElementsMatch(t, want, got, "%s: sourcestats rows do not match the sources %v", s.d.name, rows)
 	assert.NotEmpty(t, got, "%s: sourcestats is empty", s.d.name)
@@ -246,7 +264,7 @@ func poolFailure(t *testing.T, f *fixture) {
 	var mu sync.Mutex
 	lost := map[*twin][]string{}
 	res := waitServers(f, f.servers, replacementLimit, func(s *twin) error {
-		if tr, err := readTracking(s.d); err == nil && tr.stratum != 2 {
+		if tr, err := readTracking(s.d); err == nil && tr.Stratum != 2 {
 			mu.Lock()
 			lost[s] = append(lost[s], tr.String())
 			mu.Unlock()
@@ -256,7 +274,7 @@ func poolFailure(t *testing.T, f *fixture) {
 			return err
 		}
 		for _, r := range rows {
-			if r.mode == '^' && slices.Contains(p.spares(), r.addr) && r.reach != 0 {
+			if r.Mode == '^' && slices.Contains(p.spares(), r.Addr) && r.Reach != 0 {
 				return synchronised(s)
 			}
 		}
@@ -284,24 +302,29 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 	}
 	f.dns.stop()
 
-	lastRef := map[*twin]float64{}
-	changed := map[*twin]time.Time{}
-	var mu sync.Mutex
-	res := waitServers(f, f.servers, stopUpdateLimit, func(s *twin) error {
+	stopped := time.Now()
+	watches := map[*twin]*staleWatch{}
+	for _, s := range f.servers {
+		watches[s] = &staleWatch{}
+	}
+	res := waitEach(f.servers, stopUpdateLimit, noAllowance, func(s *twin) error {
+		// Each server is polled by its own goroutine, the only one to
+		// touch its watch until waitEach returns; the map is not written.
+		w := watches[s]
 		tr, err := readTracking(s.d)
 		if err != nil {
 			return err
 		}
-		mu.Lock()
-		if tr.refTime != lastRef[s] {
-			lastRef[s], changed[s] = tr.refTime, time.Now()
-		}
-		since := time.Since(changed[s])
-		mu.Unlock()
+		since := w.refUpdated(tr.RefTime)
 		rows, err := readSources(s.d)
 		if err != nil {
 			return err
 		}
+		stats, err := readSourcestats(s.d)
+		if err != nil {
+			return err
+		}
+		w.observe(time.Since(stopped), rows, stats)
 		if n := countState(rows, '*'); n != 0 {
 			return fmt.Errorf("still %d source(s) selected: %v", n, rows)
 		}
@@ -311,7 +334,24 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 		return nil
 	})
 	perServer(t, f, "stops-updating", func(t *testing.T, s *twin) {
-		timelyAs(t, f, res, s, "no selected source and no clock update for 12 s")
+		o := res[s]
+		w := watches[s]
+		if assert.NoError(t, o.err, "%s: still selecting a source or updating the clock %v after every upstream stopped; timeline:\n%v",
+			s.d.name, o.took.Round(time.Second), w) {
+			t.Logf("%s: no selected source and no clock update for 12 s, %v after every upstream stopped", s.d.name, o.took.Round(time.Second))
+		}
+		if s.impl == chronyd {
+			// chronyd 4.3 is the reference, not under test: the rule is
+			// chrony 4.8's, which chronygo implements. 4.3 differs in one
+			// detail seen here: a reachable source without valid
+			// statistics (a pool spare with one sample) also holds the
+			// unreachable sources selectable, until its own register
+			// empties.
+			t.Logf("%s: %d observations contradict chrony 4.8's rule: %v", s.d.name, len(w.contradiction), w.contradiction)
+			return
+		}
+		assert.Empty(t, w.contradiction, "%s: selection contradicts chrony's rule for unreachable sources (tolerance %d s); timeline:\n%v",
+			s.d.name, staleTolerance, w)
 	})
 	perServer(t, f, "logs-cant-synchronise", func(t *testing.T, s *twin) {
 		// chronyd 4.3 does not always log it (the selection can end
@@ -354,27 +394,21 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 		extra := slices.DeleteFunc(slices.Clone(served[s]), func(st int) bool { return slices.Contains(served[ref], st) })
 		assert.Empty(t, extra, "%s served strata %v; chronyd in the same role served %v", s.d.name, served[s], served[ref])
 	})
-	perServer(t, f, "local-or-twin-stratum", func(t *testing.T, s *twin) {
-		// The issue expects stratum 10 (local reference) or 11 (synchronised
-		// to the twin), as "the same outcome chronyd reaches". It is checked
-		// whenever the chronyd twin in the same role shows it; otherwise
-		// chronyd itself disproves it and serves-as-chronyd is the check.
-		if ref := last(served[f.counterpart(s)]); ref != 10 && ref != 11 {
-			t.Skipf("chronyd in the same role serves stratum %d here, not 10 or 11: the expectation does not hold for the reference", ref)
+	perServer(t, f, "holds-over-then-local-or-twin", func(t *testing.T, s *twin) {
+		// The issue expects stratum 10 (local reference) or 11 (the twin)
+		// as the outcome chronyd reaches. chrony 4.x activates the local
+		// reference only once the root distance reaches local's distance
+		// (default 1 s), which after a synchronised period takes far
+		// longer than this phase: chronyd keeps serving its last stratum
+		// (2), and chronygo must do the same (serves-as-chronyd). Any
+		// stratum but these three is wrong for both.
+		for _, st := range served[s] {
+			assert.Contains(t, []int{2, 10, 11}, st,
+				"%s served stratum %d after every upstream stopped (all served: %v); want 2 (hold-over), 10 (local reference) or 11 (the twin)",
+				s.d.name, st, served[s])
 		}
-		st := last(served[s])
-		assert.Contains(t, []int{10, 11}, st,
-			"%s serves stratum %d; want 10 (local reference) or 11 (synchronised to the twin)", s.d.name, st)
 	})
 	t.Run("no-sync-loop", func(t *testing.T) { checkNoLoop(t, loops) })
-}
-
-// last returns the last element of s (or -1).
-func last(s []int) int {
-	if len(s) == 0 {
-		return -1
-	}
-	return s[len(s)-1]
 }
 
 // formatServed lists the strata each server served.
@@ -413,7 +447,7 @@ func (w *loopWatch) start(f *fixture) func() {
 				if errA != nil || errB != nil {
 					continue
 				}
-				if slices.Contains(p[1].h.addrs(), a.refAddr) && slices.Contains(p[0].h.addrs(), b.refAddr) {
+				if slices.Contains(p[1].h.addrs(), a.RefAddr) && slices.Contains(p[0].h.addrs(), b.RefAddr) {
 					w.mu.Lock()
 					w.loops[impl] = append(w.loops[impl], fmt.Sprintf("%s: %v / %v", time.Now().Format(time.TimeOnly), a, b))
 					w.mu.Unlock()
@@ -461,8 +495,8 @@ func twinLoss(t *testing.T, f *fixture) {
 		if err != nil {
 			return err
 		}
-		if r.reach != 0 {
-			return fmt.Errorf("the dead twin still shows reach %o: %v", r.reach, r)
+		if r.Reach != 0 {
+			return fmt.Errorf("the dead twin still shows reach %o: %v", r.Reach, r)
 		}
 		return nil
 	})
@@ -490,7 +524,7 @@ func twinLoss(t *testing.T, f *fixture) {
 		if err != nil {
 			return err
 		}
-		if r.reach&1 == 0 {
+		if r.Reach&1 == 0 {
 			return fmt.Errorf("the twin's last poll got no answer: %v", r)
 		}
 		return synchronised(s)
@@ -501,17 +535,17 @@ func twinLoss(t *testing.T, f *fixture) {
 }
 
 // peerRow returns the '=' row of s's sources.
-func peerRow(s *twin) (sourceRow, error) {
+func peerRow(s *twin) (testutil.SourceRow, error) {
 	rows, err := readSources(s.d)
 	if err != nil {
-		return sourceRow{}, err
+		return testutil.SourceRow{}, err
 	}
 	for _, r := range rows {
-		if r.mode == '=' {
+		if r.Mode == '=' {
 			return r, nil
 		}
 	}
-	return sourceRow{}, fmt.Errorf("no '=' peer among the sources: %v", rows)
+	return testutil.SourceRow{}, fmt.Errorf("no '=' peer among the sources: %v", rows)
 }
 
 // grepLog returns the lines of d's log containing any of the words.

@@ -1,5 +1,3 @@
-//go:build e2e
-
 package e2e
 
 import (
@@ -14,10 +12,15 @@ import (
 	"github.com/chronygo/chronygo/internal/testutil"
 )
 
+// fastMaxPoll is the maxpoll of the "fast" copy of the deployment config
+// (log2 seconds): no source of the suite polls less often than every
+// 2^fastMaxPoll s.
+const fastMaxPoll = 2
+
 // fastPolling is added to the pool and peer lines of the "fast" copy of
 // the deployment config: chronyd's defaults (64 s to 1024 s) would make
 // the suite last hours. Nothing else of the deployment changes.
-const fastPolling = "minpoll 1 maxpoll 2"
+var fastPolling = fmt.Sprintf("minpoll 1 maxpoll %d", fastMaxPoll)
 
 // deploymentConfig is the path of the deployment's configuration.
 const deploymentConfig = "../../testdata/chrony.conf"
@@ -90,8 +93,8 @@ func requireTools(t *testing.T) {
 	for _, tool := range []string{"ip", "chronyd", "chronyc", "dnsmasq", "sntp", "ntpdate", "sysctl"} {
 		testutil.RequireTool(t, tool)
 	}
-	if _, err := os.Stat(chronycPath); err != nil {
-		testutil.SkipOrFail(t, "needs %s: %v", chronycPath, err)
+	if _, err := os.Stat(testutil.ChronycPath); err != nil {
+		testutil.SkipOrFail(t, "needs %s: %v", testutil.ChronycPath, err)
 	}
 }
 
@@ -229,22 +232,27 @@ type outcome struct {
 // the chronyd server in the same role has succeeded and twice its time
 // plus 10 s (the allowance of timelyAs) has passed.
 func waitServers(f *fixture, servers []*twin, limit time.Duration, cond func(*twin) error) map[*twin]outcome {
-	res := map[*twin]outcome{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	start := time.Now()
-	allowance := func(s *twin) (time.Duration, bool) {
+	return waitEach(servers, limit, func(s *twin, res map[*twin]outcome) (time.Duration, bool) {
 		if s.impl != chronygo {
 			return 0, false
 		}
-		mu.Lock()
-		defer mu.Unlock()
 		ref, ok := res[f.counterpart(s)]
 		if !ok || ref.err != nil {
 			return 0, false
 		}
 		return 2*ref.took + 10*time.Second, true
-	}
+	}, cond)
+}
+
+// waitEach is waitServers with the early give-up decided by allowance,
+// which is called with the results so far (under a lock) and returns how
+// long a server may take, or false for no limit but limit.
+func waitEach(servers []*twin, limit time.Duration, allowance func(*twin, map[*twin]outcome) (time.Duration, bool),
+	cond func(*twin) error) map[*twin]outcome {
+	res := map[*twin]outcome{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := time.Now()
 	for _, s := range servers {
 		wg.Add(1)
 		go func() {
@@ -256,7 +264,10 @@ func waitServers(f *fixture, servers []*twin, limit time.Duration, cond func(*tw
 				if err == nil || elapsed > limit {
 					break
 				}
-				if allowed, ok := allowance(s); ok && elapsed > allowed {
+				mu.Lock()
+				allowed, ok := allowance(s, res)
+				mu.Unlock()
+				if ok && elapsed > allowed {
 					err = fmt.Errorf("gave up after %v, past chronyd's time allowance: %w", elapsed.Round(time.Second), err)
 					break
 				}
@@ -271,6 +282,9 @@ func waitServers(f *fixture, servers []*twin, limit time.Duration, cond func(*tw
 	return res
 }
 
+// noAllowance lets waitEach wait for every server until the limit.
+func noAllowance(*twin, map[*twin]outcome) (time.Duration, bool) { return 0, false }
+
 // synchronised checks that the server has a selected source ('*') and
 // tracks at stratum 2 with a normal leap status.
 func synchronised(s *twin) error {
@@ -278,7 +292,7 @@ func synchronised(s *twin) error {
 	if err != nil {
 		return err
 	}
-	if tr.stratum != 2 || tr.leap != "Normal" {
+	if tr.Stratum != 2 || tr.Leap != "Normal" {
 		return fmt.Errorf("tracking shows %v, want stratum 2 and leap Normal", tr)
 	}
 	rows, err := readSources(s.d)
@@ -292,8 +306,8 @@ func synchronised(s *twin) error {
 }
 
 // countState counts the sources with the given state character.
-func countState(rows []sourceRow, state byte) int {
-	return len(slices.DeleteFunc(slices.Clone(rows), func(r sourceRow) bool { return r.state != state }))
+func countState(rows []testutil.SourceRow, state byte) int {
+	return len(slices.DeleteFunc(slices.Clone(rows), func(r testutil.SourceRow) bool { return r.State != state }))
 }
 
 // primaryAddrs returns the addresses of a pool's two primary upstreams.

@@ -1,71 +1,19 @@
-//go:build e2e
-
 package e2e
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // These tests check the suite's own helpers; they need neither root nor
 // any tool.
-
-func TestRefIDOf(t *testing.T) {
-	tests := []struct {
-		addr, want string
-	}{
-		// Both seen in chronyd 4.3's "chronyc tracking" during the suite.
-		{"203.0.113.15", "CB00710F"},
-		{"2001:db8:1:8000::13", "8D087627"},
-		{"198.51.100.14", "C633640E"},
-		{"not an address", "invalid:not an address"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.addr, func(t *testing.T) { assert.Equal(t, tt.want, refIDOf(tt.addr)) })
-	}
-}
-
-func TestParseSources(t *testing.T) {
-	out := "^,*,203.0.113.15,1,2,377,2,0.000000535,0.000000175,0.000013000\n" +
-		"=,?,198.51.100.12,0,1,0,-,0.0,0.0,0.0\n"
-	rows, err := parseSources(out)
-	require.NoError(t, err)
-	assert.Equal(t, []sourceRow{
-		{mode: '^', state: '*', addr: "203.0.113.15", stratum: 1, poll: 2, reach: 0o377},
-		{mode: '=', state: '?', addr: "198.51.100.12", stratum: 0, poll: 1, reach: 0},
-	}, rows)
-
-	for _, bad := range []string{"^,*,x", "^,*,203.0.113.15,one,2,377,2", "^,*,203.0.113.15,1,2,999,2"} {
-		_, err := parseSources(bad)
-		assert.Error(t, err, "%q", bad)
-	}
-	rows, err = parseSources("\n")
-	require.NoError(t, err)
-	assert.Empty(t, rows)
-}
-
-func TestParseTracking(t *testing.T) {
-	out := "CB00710F,203.0.113.15,2,1795633903.681000000,-0.000001617,-0.000000360,0.000001393,-0.014,-0.001,0.049,0.000023191,0.000003946,4.1,Normal\n"
-	tr, err := parseTracking(out)
-	require.NoError(t, err)
-	assert.Equal(t, trackingInfo{refID: "CB00710F", refAddr: "203.0.113.15", stratum: 2, refTime: 1795633903.681, leap: "Normal"}, tr)
-
-	_, err = parseTracking("7F7F0101,,10")
-	assert.Error(t, err)
-}
-
-func TestParseSourcestats(t *testing.T) {
-	out := "203.0.113.15,23,16,59,0.011,0.083,0.000001737,0.000001727\n198.51.100.12,20,12,43,0.007,0.334,0.000019,0.000004813\n"
-	rows, err := parseSourcestats(out)
-	require.NoError(t, err)
-	assert.Equal(t, map[string]int{"203.0.113.15": 23, "198.51.100.12": 20}, rows)
-
-	_, err = parseSourcestats("203.0.113.15,many,16,59,0.011,0.083,0.1,0.1")
-	assert.Error(t, err)
-}
 
 func TestParseStratum(t *testing.T) {
 	line := "2026-11-25 18:56:51.317448 (+0000) +0.000005 +/- 0.000106 198.51.100.11 s2 no-leap\n"
@@ -96,4 +44,61 @@ func TestDeploymentLines(t *testing.T) {
 	for _, gone := range []string{"172.16.", "2603:"} {
 		assert.NotContains(t, conf, gone, "an address of the real deployment is left")
 	}
+}
+
+func TestStaleRule(t *testing.T) {
+	twin := func(reach uint8, lastRx int64) testutil.SourceRow {
+		return testutil.SourceRow{Mode: '=', State: '+', Addr: "198.51.100.12", Reach: reach, LastRx: lastRx}
+	}
+	up := func(addr string, reach uint8, lastRx int64) testutil.SourceRow {
+		return testutil.SourceRow{Mode: '^', State: '+', Addr: addr, Reach: reach, LastRx: lastRx}
+	}
+	stats := func(twinSpan int64) []testutil.SourcestatsRow {
+		return []testutil.SourcestatsRow{
+			{Addr: "198.51.100.12", NP: 20, Span: twinSpan},
+			{Addr: "203.0.113.11", NP: 10, Span: 40},
+			{Addr: "203.0.113.12", NP: 10, Span: 40},
+			{Addr: "203.0.113.13", NP: 2, Span: 4},
+		}
+	}
+	tests := []struct {
+		name  string
+		rows  []testutil.SourceRow
+		stats []testutil.SourcestatsRow
+		want  ruleVerdict
+	}{
+		{"upstreams reachable", []testutil.SourceRow{up("203.0.113.11", 0o376, 3), twin(0o377, 1)}, stats(20), ruleKeep},
+		{"unreachable, newer than the twin's oldest sample", []testutil.SourceRow{up("203.0.113.11", 0, 40), twin(0o377, 2)}, stats(100), ruleKeep},
+		{"unreachable, older than the twin's oldest sample", []testutil.SourceRow{up("203.0.113.11", 0, 40), twin(0o377, 2)}, stats(20), ruleDrop},
+		{"within the tolerance", []testutil.SourceRow{up("203.0.113.11", 0, 40), twin(0o377, 2)}, stats(37), ruleUnsure},
+		{"too few samples to count", []testutil.SourceRow{up("203.0.113.13", 0o377, 1), twin(0o377, 2)}, stats(100), ruleDrop},
+		{"twin unreachable too", []testutil.SourceRow{up("203.0.113.11", 0, 40), up("203.0.113.12", 0, 40), twin(0, 2)}, stats(100), ruleDrop},
+		{"no sample shown", []testutil.SourceRow{up("203.0.113.11", 0o377, -1), twin(0o377, 2)}, stats(100), ruleDrop},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, why := staleRule(tt.rows, tt.stats)
+			assert.Equal(t, tt.want, got, why)
+		})
+	}
+}
+
+func TestStaleWatchFindsContradictions(t *testing.T) {
+	stats := []testutil.SourcestatsRow{{Addr: "203.0.113.11", NP: 10, Span: 40}, {Addr: "198.51.100.12", NP: 20, Span: 10}}
+	selected := []testutil.SourceRow{
+		{Mode: '^', State: '*', Addr: "203.0.113.11", Reach: 0, LastRx: 60},
+		{Mode: '=', State: '+', Addr: "198.51.100.12", Reach: 0o377, LastRx: 1},
+	}
+	var w staleWatch
+	w.observe(time.Minute, selected, stats)
+	require.Len(t, w.contradiction, 1)
+	assert.Contains(t, w.contradiction[0], "kept a selected source that chrony's rule drops")
+
+	unselected := slices.Clone(selected)
+	unselected[0].State, unselected[0].Reach = '?', 0o17
+	w = staleWatch{}
+	w.observe(time.Minute, unselected, stats)
+	require.Len(t, w.contradiction, 1)
+	assert.Contains(t, w.contradiction[0], "had no selected source while chrony's rule keeps one")
+	assert.Contains(t, w.String(), "+1m0s selected=false rule=keep")
 }

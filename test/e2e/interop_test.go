@@ -1,5 +1,3 @@
-//go:build e2e
-
 package e2e
 
 import (
@@ -9,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // interop holds the side-by-side checks with the real chronyd: a chronygo
@@ -94,7 +94,7 @@ func trackingFrom(s *twin, ref string, stratum int) func() error {
 		if err != nil {
 			return err
 		}
-		if tr.stratum != stratum || tr.refAddr != ref {
+		if tr.Stratum != stratum || tr.RefAddr != ref {
 			return fmt.Errorf("tracking %v, want stratum %d from %s", tr, stratum, ref)
 		}
 		rows, err := readSources(s.d)
@@ -102,7 +102,7 @@ func trackingFrom(s *twin, ref string, stratum int) func() error {
 			return err
 		}
 		for _, r := range rows {
-			if r.addr == ref && r.state == '*' {
+			if r.Addr == ref && r.State == '*' {
 				return nil
 			}
 		}
@@ -112,6 +112,13 @@ func trackingFrom(s *twin, ref string, stratum int) func() error {
 
 // check runs the side-by-side subtests; the waiting ones run in parallel.
 func (ix *interop) check(t *testing.T) {
+	// The lossy paths are watched for lossyWindow in the background while
+	// the other checks run (go test runs only as many parallel subtests as
+	// there are cores).
+	lossy := map[*twin]<-chan lossyOutcome{}
+	for _, s := range []*twin{ix.lossyRef, ix.lossy} {
+		lossy[s] = ix.watchLossy(s)
+	}
 	t.Run("together", func(t *testing.T) {
 		t.Run("chronygo-client-of-chronyd", func(t *testing.T) {
 			t.Parallel()
@@ -132,14 +139,11 @@ func (ix *interop) check(t *testing.T) {
 			t.Logf("chronyd synchronised to its chronygo peer after %v", took.Round(time.Second))
 			r, err := peerRow(ix.client)
 			require.NoError(t, err, "chronygo's side of the peering")
-			assert.Equal(t, ix.peer.h.v4.String(), r.addr)
-			assert.NotZero(t, r.reach, "chronygo sees its chronyd peer unreachable: %v", r)
+			assert.Equal(t, ix.peer.h.v4.String(), r.Addr)
+			assert.NotZero(t, r.Reach, "chronygo sees its chronyd peer unreachable: %v", r)
 		})
 		for _, s := range []*twin{ix.lossyRef, ix.lossy} {
-			t.Run("lossy-jittery-path/"+string(s.impl), func(t *testing.T) {
-				t.Parallel()
-				ix.checkLossy(t, s)
-			})
+			t.Run("lossy-jittery-path/"+string(s.impl), func(t *testing.T) { ix.checkLossy(t, s, lossy[s]) })
 		}
 	})
 	t.Run("relay-dropped-datagrams", ix.checkRelayDropped)
@@ -159,25 +163,49 @@ func (ix *interop) check(t *testing.T) {
 // synchronised.
 const lossyWindow = 30 * time.Second
 
-// checkLossy asserts that s synchronises through the relay (10 % loss,
-// millisecond jitter) and stays synchronised for lossyWindow.
-func (ix *interop) checkLossy(t *testing.T, s *twin) {
-	via := ix.relayHost.v4.String()
-	took, err := waitUntil(syncLimit, time.Second, trackingFrom(s, via, 2))
-	require.NoError(t, err, "%s never synchronised through the relay (%.0f %% loss, %v jitter)", s.d.name, relayLoss*100, relayJitter)
-	t.Logf("%s synchronised through the relay after %v", s.d.name, took.Round(time.Second))
-	var lapses []string
-	deadline := time.Now().Add(lossyWindow)
-	for time.Now().Before(deadline) {
-		if err := trackingFrom(s, via, 2)(); err != nil {
-			lapses = append(lapses, err.Error())
+// lossyOutcome is what watchLossy saw of a client behind the relay.
+type lossyOutcome struct {
+	// took is how long it took to synchronise through the relay, err why
+	// it did not.
+	took time.Duration
+	err  error
+	// lapses are the moments of the window it was not synchronised.
+	lapses []string
+	rows   []testutil.SourceRow
+}
+
+// watchLossy waits in the background until s synchronises through the
+// relay (10 % loss, millisecond jitter), then watches it for lossyWindow;
+// the outcome arrives on the returned channel.
+func (ix *interop) watchLossy(s *twin) <-chan lossyOutcome {
+	out := make(chan lossyOutcome, 1)
+	go func() {
+		via := ix.relayHost.v4.String()
+		var o lossyOutcome
+		o.took, o.err = waitUntil(syncLimit, time.Second, trackingFrom(s, via, 2))
+		if o.err == nil {
+			deadline := time.Now().Add(lossyWindow)
+			for time.Now().Before(deadline) {
+				if err := trackingFrom(s, via, 2)(); err != nil {
+					o.lapses = append(o.lapses, err.Error())
+				}
+				time.Sleep(2 * time.Second)
+			}
+			o.rows, o.err = readSources(s.d)
 		}
-		time.Sleep(2 * time.Second)
-	}
-	assert.Empty(t, lapses, "%s lost synchronisation behind the relay", s.d.name)
-	rows, err := readSources(s.d)
-	require.NoError(t, err)
-	t.Logf("%s sources behind the relay: %v", s.d.name, rows)
+		out <- o
+	}()
+	return out
+}
+
+// checkLossy asserts that s synchronised through the relay and stayed
+// synchronised for lossyWindow.
+func (ix *interop) checkLossy(t *testing.T, s *twin, outcome <-chan lossyOutcome) {
+	o := <-outcome
+	require.NoError(t, o.err, "%s never synchronised through the relay (%.0f %% loss, %v jitter)", s.d.name, relayLoss*100, relayJitter)
+	t.Logf("%s synchronised through the relay after %v", s.d.name, o.took.Round(time.Second))
+	assert.Empty(t, o.lapses, "%s lost synchronisation behind the relay", s.d.name)
+	t.Logf("%s sources behind the relay: %v", s.d.name, o.rows)
 }
 
 // checkRelayDropped stops the relay and asserts that it did drop

@@ -1,17 +1,17 @@
-//go:build e2e
-
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // nsPrefix starts the name of every network namespace (and /etc/netns
@@ -58,21 +58,44 @@ func run(m *testing.M) int {
 	}
 	sweepLeftovers()
 
-	dir, err := os.MkdirTemp("", "chronygo-e2e-bin-")
+	bin, cleanup, err := testutil.BuildChronygoTemp("chronygo-e2e-bin-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	chronygoBinary = filepath.Join(dir, "chronygo")
-	build := exec.Command("go", "build", "-o", chronygoBinary, "../../cmd/chronygo")
-	// Without cgo the runtime can change credentials on every thread.
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: building ./cmd/chronygo: %v\n%s", err, out)
-		return 1
-	}
+	defer cleanup()
+	chronygoBinary = bin
+	stop := sweepBeforeTimeout()
+	defer stop()
 	return m.Run()
+}
+
+// timeoutMargin is how long before go test's -timeout kills the binary
+// (which runs no t.Cleanup) the watchdog removes the test network.
+const timeoutMargin = 20 * time.Second
+
+// sweepBeforeTimeout starts a watchdog that sweeps the test network
+// (killing every daemon in it) shortly before the -timeout of go test
+// panics, so that a run killed by its timeout leaves nothing behind; the
+// tests still running then fail on the missing network. The returned
+// function ends the watchdog.
+func sweepBeforeTimeout() (stop func()) {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return func() {}
+	}
+	timeout, err := time.ParseDuration(f.Value.String())
+	if err != nil || timeout <= timeoutMargin {
+		return func() {}
+	}
+	timer := time.AfterFunc(timeout-timeoutMargin, func() {
+		fmt.Fprintf(os.Stderr, "e2e: the %v timeout is %v away: removing the test network now\n", timeout, timeoutMargin)
+		sweepLeftovers()
+	})
+	return func() { timer.Stop() }
 }
 
 // sweepLeftovers removes namespaces and /etc/netns folders with this
@@ -87,7 +110,7 @@ func sweepLeftovers() {
 				continue
 			}
 			name := fields[0]
-			killNamespaceProcesses(name)
+			testutil.KillNetnsProcesses("ip", name)
 			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "e2e: sweeping namespace %s: %v: %s\n", name, err, out)
 			} else {
@@ -100,23 +123,5 @@ func sweepLeftovers() {
 		if err := os.RemoveAll(d); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: sweeping %s: %v\n", d, err)
 		}
-	}
-}
-
-// killNamespaceProcesses kills every process inside namespace name, trying
-// a bounded number of times.
-func killNamespaceProcesses(name string) {
-	for i := 0; i < 50; i++ {
-		out, _ := exec.Command("ip", "netns", "pids", name).Output()
-		pids := strings.Fields(string(out))
-		if len(pids) == 0 {
-			return
-		}
-		for _, p := range pids {
-			if pid, err := strconv.Atoi(p); err == nil {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
