@@ -1,16 +1,12 @@
 package engine_test
 
 import (
-	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -280,31 +276,11 @@ func TestRTCWithoutDriverAnswersNoRTC(t *testing.T) {
 // TestStockChronycRTC asks Debian's chronyc rtcdata, trimrtc and
 // writertc of an engine tracking a virtual RTC, and of one without.
 func TestStockChronycRTC(t *testing.T) {
-	if _, err := os.Stat(chronycPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required on CI: %v", chronycPath, err)
-		}
-		t.Skipf("%s not installed: %v", chronycPath, err)
-	}
+	requireStockChronyc(t)
 	s, n, _, drv, file := rtcWorld(t, 1, 42.5, 12, 0)
 	s.Run(1500)
-	var mu sync.Mutex
-	call := func(fn func()) error {
-		mu.Lock()
-		defer mu.Unlock()
-		fn()
-		return nil
-	}
-	serve := func(h cmdmon.Handler) string {
-		sock := filepath.Join(t.TempDir(), "run", "chronyd.sock")
-		log := logrus.New()
-		log.SetLevel(logrus.WarnLevel)
-		srv, err := cmdmon.NewServer(h, cmdmon.Config{SocketPath: sock, UID: os.Getuid(), GID: os.Getgid(), Log: log})
-		require.NoError(t, err)
-		require.NoError(t, srv.Start())
-		t.Cleanup(func() { _ = srv.Close() })
-		return sock
-	}
+	call := lockedCaller()
+	serve := func(h cmdmon.Handler) string { return serveCommands(t, h) }
 	withRTC := serve(engine.NewControl(n.Engine(), call, &engine.RTCHandler{Handler: &cmdmon.UnsyncedHandler{}, RTC: drv, Call: call}))
 	withoutRTC := serve(engine.NewControl(n.Engine(), call, nil))
 	// An RTC whose device failed after start: closed, the driver stopped.
@@ -339,12 +315,9 @@ func TestStockChronycRTC(t *testing.T) {
 			name += " after a device failure"
 		}
 		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			out, _ := exec.CommandContext(ctx, chronycPath, "-h", tc.sock, tc.cmd).CombinedOutput()
-			t.Logf("%s", out)
+			out := stockChronyc(t, tc.sock, tc.cmd)
 			for _, w := range tc.want {
-				assert.Contains(t, string(out), w)
+				assert.Contains(t, out, w)
 			}
 		})
 	}

@@ -1,14 +1,9 @@
 package engine_test
 
 import (
-	"context"
 	"math"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -223,12 +218,7 @@ func TestSmoothingCommandsThroughCmdmon(t *testing.T) {
 // TestStockChronycSmoothing runs Debian's chronyc smoothing and smoothtime
 // against the engine through the real command server.
 func TestStockChronycSmoothing(t *testing.T) {
-	if _, err := os.Stat(chronycPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required on CI: %v", chronycPath, err)
-		}
-		t.Skipf("%s not installed: %v", chronycPath, err)
-	}
+	requireStockChronyc(t)
 	tests := []struct {
 		conf string
 		args []string
@@ -249,24 +239,10 @@ func TestStockChronycSmoothing(t *testing.T) {
 				require.Equal(t, candm.StatusSuccess, c.Tune(cmdmon.Tuning{Param: cmdmon.TuneDOffset, Value: 0.05}))
 				s.Run(60)
 			}
-			var mu sync.Mutex
-			locked := engine.NewControl(n.Engine(), func(fn func()) error {
-				mu.Lock()
-				defer mu.Unlock()
-				fn()
-				return nil
-			}, nil)
-			sock := filepath.Join(t.TempDir(), "run", "chronyd.sock")
-			srv, err := cmdmon.NewServer(locked, cmdmon.Config{SocketPath: sock, UID: os.Getuid(), GID: os.Getgid(), Log: quietLogger()})
-			require.NoError(t, err)
-			require.NoError(t, srv.Start())
-			t.Cleanup(func() { _ = srv.Close() })
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			out, _ := exec.CommandContext(ctx, chronycPath, append([]string{"-h", sock}, tc.args...)...).CombinedOutput()
-			t.Logf("%s", out)
+			sock := serveCommands(t, engine.NewControl(n.Engine(), lockedCaller(), nil))
+			out := stockChronyc(t, sock, tc.args...)
 			for _, w := range tc.want {
-				assert.Contains(t, string(out), w, "chronyc %v", tc.args)
+				assert.Contains(t, out, w, "chronyc %v", tc.args)
 			}
 		})
 	}
