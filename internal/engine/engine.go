@@ -542,33 +542,26 @@ func (e *Engine) publish() {
 }
 
 // handleClockChange slews the sources' histories with the clock (chrony's
-// parameter change handler of the sources module).
+// parameter change handler of the sources module). The timestamps a source
+// keeps between packets (the last request's, interleaved and symmetric
+// ones) follow the clock too, as chronyd's NCR_SlewTimes does; after a step
+// of unknown size they are forgotten (NCR_ResetInstance).
 func (e *Engine) handleClockChange(c clock.Change) {
 	switch c.Type {
 	case clock.ChangeUnknownStep:
+		for _, s := range e.sources {
+			s.sm.ResetInstance()
+		}
 		e.applySelection(e.sel.UnknownStep(e.now()))
 	default:
 		e.sel.SlewSamples(c.Cooked, c.DFreq, c.DOffset)
-		// The timestamps a source keeps between packets (the last
-		// request's, interleaved and symmetric ones) follow the clock
-		// too, as chronyd's NCR_SlewTimes does, when the state machine
-		// offers it.
 		for _, s := range e.sources {
-			if ts, ok := any(s.sm).(timeSlewer); ok {
-				ts.SlewTimes(c.Cooked, c.DFreq, c.DOffset)
-			}
+			s.sm.SlewTimes(c.Cooked, c.DFreq, c.DOffset)
 		}
 		if c.Type == clock.ChangeStep {
 			e.stats.Steps++
 		}
 	}
-}
-
-// timeSlewer is implemented by a source state machine that can move its
-// stored local timestamps with a clock correction made at when (chrony's
-// NCR_SlewTimes).
-type timeSlewer interface {
-	SlewTimes(when time.Time, dfreq, doffset float64)
 }
 
 // leapOf converts a leap indicator value.

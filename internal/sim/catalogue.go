@@ -174,6 +174,8 @@ func Catalogue() []Scenario {
 	sc = base()
 	sc.Name = "xleave"
 	sc.ServerOptions = "xleave"
+	// chronyd 4.8 under clknetsim, 40 seeds (001-defaults with xleave).
+	sc.Measured = Figures{196, 225.1, 92.0, 5.39, 0.311}
 	sc.Limits.MaxSync = 270
 	add(sc)
 

@@ -120,10 +120,39 @@ func TestIdealServerBasicAndInterleaved(t *testing.T) {
 	assert.InDelta(t, 2.01, rxAt.Sub(Epoch).Seconds(), 1e-6, "falseticker clock 2 s off, 10 ms path")
 	assert.Equal(t, first.RxTimeSec, first.TxTimeSec)
 
+	// The first request had no origin, so the server kept nothing for it:
+	// a request naming it is answered in basic mode.
 	rx1 := uint64(first.RxTimeSec)<<32 | uint64(first.RxTimeFrac)
 	second := send(rx1, 5, 6)
-	assert.Equal(t, first.RxTimeFrac, second.OrigTimeFrac, "interleaved mode echoes our receive timestamp")
-	assert.Equal(t, first.RxTimeSec, second.TxTimeSec, "and sends the previous transmit timestamp")
+	assert.EqualValues(t, 6, second.OrigTimeFrac, "basic: nothing saved for a request without origin")
+	rx2 := uint64(second.RxTimeSec)<<32 | uint64(second.RxTimeFrac)
+	tx2 := uint64(second.TxTimeSec)<<32 | uint64(second.TxTimeFrac)
+
+	third := send(rx2, 7, 8)
+	assert.EqualValues(t, 7, third.OrigTimeFrac, "interleaved mode echoes the client's receive field")
+	assert.Equal(t, tx2, uint64(third.TxTimeSec)<<32|uint64(third.TxTimeFrac), "and sends the earlier transmit timestamp")
+	assert.Zero(t, third.TxTimeFrac&1, "transmit timestamps have the lowest bit clear")
+	assert.EqualValues(t, 1, third.RxTimeFrac&1, "receive timestamps have it set")
+
+	// The third response is lost; the client still names the second
+	// request, whose transmit timestamp was already sent once: basic.
+	again := send(rx2, 9, 10)
+	assert.EqualValues(t, 10, again.OrigTimeFrac, "a transmit timestamp is sent only once")
+
+	// An older request whose timestamp was not used yet still gets an
+	// interleaved answer after a lost exchange.
+	rx4 := uint64(again.RxTimeSec)<<32 | uint64(again.RxTimeFrac)
+	send(rx4, 11, 12)
+	late := send(rx4, 13, 14)
+	assert.EqualValues(t, 14, late.OrigTimeFrac)
+	rx6 := uint64(late.RxTimeSec)<<32 | uint64(late.RxTimeFrac)
+	fifth := send(rx6, 15, 16)
+	assert.EqualValues(t, 15, fifth.OrigTimeFrac, "the saved pair of the previous request answers")
+
+	// A basic-format request (origin not one of our receive timestamps)
+	// is answered in basic mode.
+	basic := send(2, 17, 18)
+	assert.EqualValues(t, 18, basic.OrigTimeFrac)
 }
 
 func TestRunsAreDeterministic(t *testing.T) {

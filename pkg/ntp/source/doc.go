@@ -19,5 +19,11 @@
 // interleaved mode, for the next request. In symmetric mode the packet's
 // transmit field carries the HandleTimer time.
 //
+// The local timestamps kept between packets are cooked times: when the
+// clock is corrected, the caller passes the correction to SlewTimes so they
+// follow it (chronyd's NCR_SlewTimes). Interleaved and symmetric
+// measurements combine timestamps taken up to a polling interval apart,
+// across the clock update made after the previous sample.
+//
 // The package also formats `log measurements` lines (FormatMeasurement).
 package source
