@@ -47,6 +47,18 @@ func (c *Control) run(fn func() candm.Status) candm.Status {
 	return st
 }
 
+// runOnSource executes fn on the loop for the source with the address,
+// answering NOSUCHSOURCE when there is none.
+func (c *Control) runOnSource(addr candm.IPAddr, fn func(s *sourceEntry) candm.Status) candm.Status {
+	return c.run(func() candm.Status {
+		s := c.e.byAddr(addr)
+		if s == nil {
+			return candm.StatusNoSuchSource
+		}
+		return fn(s)
+	})
+}
+
 // query executes fn on the loop. ok is false when the loop did not run it
 // in time: fn may still run later, so the caller must not read what fn
 // writes.
@@ -454,11 +466,7 @@ func (c *Control) Burst(req candm.Burst) candm.Status {
 // ADDR new minpoll N" messages. Out-of-range polls are ignored, as chronyd
 // does.
 func (c *Control) ModifySource(req cmdmon.SourceModification) candm.Status {
-	return c.run(func() candm.Status {
-		s := c.e.byAddr(req.Address)
-		if s == nil {
-			return candm.StatusNoSuchSource
-		}
+	return c.runOnSource(req.Address, func(s *sourceEntry) candm.Status {
 		c.e.modifySource(s, req.Param, req.Value)
 		c.e.after()
 		return candm.StatusSuccess
@@ -511,11 +519,7 @@ func (e *Engine) modifySource(s *sourceEntry, p cmdmon.SourceParam, v float64) {
 
 // ModifySelectOpts answers chronyc selectopts.
 func (c *Control) ModifySelectOpts(req cmdmon.SelectOptsChange) candm.Status {
-	return c.run(func() candm.Status {
-		s := c.e.byAddr(req.Address)
-		if s == nil {
-			return candm.StatusNoSuchSource
-		}
+	return c.runOnSource(req.Address, func(s *sourceEntry) candm.Status {
 		c.e.logEvents(c.e.sel.ModifySelectOptions(s.sel, selection.SelectOptions(req.Options), selection.SelectOptions(req.Mask)))
 		c.e.applySelection(c.e.sel.Reselect(c.e.now()))
 		c.e.after()
@@ -526,11 +530,7 @@ func (c *Control) ModifySelectOpts(req cmdmon.SelectOptsChange) candm.Status {
 // ModifyOffset answers chronyc offset for an NTP source (reference clocks
 // are not supported: NOSUCHSOURCE).
 func (c *Control) ModifyOffset(req candm.ModifyOffset) candm.Status {
-	return c.run(func() candm.Status {
-		s := c.e.byAddr(req.Address)
-		if s == nil {
-			return candm.StatusNoSuchSource
-		}
+	return c.runOnSource(req.Address, func(s *sourceEntry) candm.Status {
 		s.sm.SetOffset(req.Offset)
 		s.opts = s.sm.Options()
 		c.e.log.Infof("Source %s new offset %f", s.remote().Addr(), req.Offset)
@@ -607,11 +607,7 @@ func addSourceConfig(req candm.AddSource) conf.Source {
 
 // DeleteSource answers chronyc delete.
 func (c *Control) DeleteSource(addr candm.IPAddr) candm.Status {
-	return c.run(func() candm.Status {
-		s := c.e.byAddr(addr)
-		if s == nil {
-			return candm.StatusNoSuchSource
-		}
+	return c.runOnSource(addr, func(s *sourceEntry) candm.Status {
 		c.e.names.Remove(s.remote().Addr())
 		c.e.removeSource(s)
 		if a := s.remote().Addr().String(); s.name != a {
