@@ -3,9 +3,7 @@ package chronycdiff
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/chronygo/chronygo/internal/testutil"
@@ -37,23 +35,7 @@ func TestMain(m *testing.M) {
 }
 
 // sweepLeftovers removes the namespaces of an earlier crashed run, killing
-// the processes still inside them (a bounded number of tries).
+// the processes still inside them.
 func sweepLeftovers() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || !leftoverNamespace.MatchString(fields[0]) {
-			continue
-		}
-		name := fields[0]
-		testutil.KillNetnsProcesses("ip", name)
-		if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "chronycdiff: sweeping namespace %s: %v: %s\n", name, err, out)
-		} else {
-			fmt.Fprintf(os.Stderr, "chronycdiff: swept leftover namespace %s\n", name)
-		}
-	}
+	testutil.SweepNetns("chronycdiff", leftoverNamespace.MatchString, "")
 }

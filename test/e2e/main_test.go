@@ -4,10 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,14 +43,9 @@ func run(m *testing.M) int {
 	if os.Geteuid() != 0 {
 		return m.Run()
 	}
-	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		busyReason = fmt.Sprintf("cannot open %s: %v", lockPath, err)
-		return m.Run()
-	}
-	defer lock.Close()
-	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		busyReason = "another run of the e2e suite holds " + lockPath
+	release, busy := testutil.LockSuite(lockPath, "the e2e suite")
+	defer release()
+	if busyReason = busy; busy != "" {
 		return m.Run()
 	}
 	sweepLeftovers()
@@ -99,29 +91,7 @@ func sweepBeforeTimeout() (stop func()) {
 }
 
 // sweepLeftovers removes namespaces and /etc/netns folders with this
-// suite's prefix that a crashed earlier run left behind, killing the
-// processes still inside them.
+// suite's prefix that a crashed earlier run left behind.
 func sweepLeftovers() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err == nil {
-		for _, line := range strings.Split(string(out), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) == 0 || !strings.HasPrefix(fields[0], nsPrefix) {
-				continue
-			}
-			name := fields[0]
-			testutil.KillNetnsProcesses("ip", name)
-			if out, err := exec.Command("ip", "netns", "del", name).CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "e2e: sweeping namespace %s: %v: %s\n", name, err, out)
-			} else {
-				fmt.Fprintf(os.Stderr, "e2e: swept leftover namespace %s\n", name)
-			}
-		}
-	}
-	dirs, _ := filepath.Glob(filepath.Join("/etc/netns", nsPrefix+"*"))
-	for _, d := range dirs {
-		if err := os.RemoveAll(d); err != nil {
-			fmt.Fprintf(os.Stderr, "e2e: sweeping %s: %v\n", d, err)
-		}
-	}
+	testutil.SweepNetns("e2e", func(name string) bool { return strings.HasPrefix(name, nsPrefix) }, nsPrefix)
 }

@@ -3,10 +3,7 @@ package faults
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/chronygo/chronygo/internal/testutil"
@@ -40,14 +37,9 @@ func run(m *testing.M) int {
 	if os.Geteuid() != 0 {
 		return m.Run()
 	}
-	lock, err := os.OpenFile(lockPath, os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		env.busy = fmt.Sprintf("cannot open %s: %v", lockPath, err)
-		return m.Run()
-	}
-	defer lock.Close()
-	if syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
-		env.busy = "another run of the fault tests holds " + lockPath
+	release, busy := testutil.LockSuite(lockPath, "the fault tests")
+	defer release()
+	if env.busy = busy; busy != "" {
 		return m.Run()
 	}
 	sweepLeftovers()
@@ -62,26 +54,7 @@ func run(m *testing.M) int {
 }
 
 // sweepLeftovers removes namespaces and /etc/netns folders with this
-// package's prefix that a crashed earlier run left, killing the processes
-// still inside them.
+// package's prefix that a crashed earlier run left.
 func sweepLeftovers() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err == nil {
-		for _, line := range strings.Split(string(out), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) == 0 || !strings.HasPrefix(fields[0], nsPrefix) {
-				continue
-			}
-			testutil.KillNetnsProcesses("ip", fields[0])
-			if out, err := exec.Command("ip", "netns", "del", fields[0]).CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "faults: sweeping namespace %s: %v: %s\n", fields[0], err, out)
-			}
-		}
-	}
-	dirs, _ := filepath.Glob(filepath.Join("/etc/netns", nsPrefix+"*"))
-	for _, d := range dirs {
-		if err := os.RemoveAll(d); err != nil {
-			fmt.Fprintf(os.Stderr, "faults: sweeping %s: %v\n", d, err)
-		}
-	}
+	testutil.SweepNetns("faults", func(name string) bool { return strings.HasPrefix(name, nsPrefix) }, nsPrefix)
 }
