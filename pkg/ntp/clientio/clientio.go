@@ -16,8 +16,7 @@
 // armed per request (a stopped Go timer still wakes the process at its
 // deadline), so an idle poll costs the engine's timer wakeup and one
 // wakeup for the reply. Symmetric peers' sockets, which share the
-// server's port, join the same set through OpenPeer; TimestampedConn gives
-// the same timestamps to a connected socket opened elsewhere.
+// server's port, join the same set through OpenPeer.
 package clientio
 
 import (

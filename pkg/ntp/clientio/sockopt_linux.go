@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -114,16 +113,6 @@ func timespecAt(b []byte, i int) time.Time {
 	sec := int64(binary.NativeEndian.Uint64(b[i*16:]))
 	nsec := int64(binary.NativeEndian.Uint64(b[i*16+8:]))
 	return time.Unix(sec, nsec)
-}
-
-// readTxTimestamp polls the error queue of a socket opened by the
-// standard library for the software transmit timestamp of the packet just
-// sent, for at most wait.
-func readTxTimestamp(c syscall.RawConn, wait time.Duration) (time.Time, bool) {
-	var got time.Time
-	var ok bool
-	_ = c.Control(func(fd uintptr) { got, ok = txTimestamp(int(fd), wait, make([]byte, 64), make([]byte, 512)) })
-	return got, ok
 }
 
 // txTimestamp reads the software transmit timestamp of the packet just
