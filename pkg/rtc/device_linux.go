@@ -149,19 +149,6 @@ func (d LinuxDevice) Set(t time.Time) error {
 	return nil
 }
 
-// CheckTracking is chronyd's check before it tracks the RTC: the device
-// opens for reading and writing and supports update interrupts. A failure
-// is a *DeviceError worded as chronyd logs it; the driver is then not run
-// ("RTC driver could not be initialised"). OpenTracked makes the same
-// check and keeps the device open.
-func CheckTracking(path string) error {
-	d, err := OpenTracked(path, true)
-	if err != nil {
-		return err
-	}
-	return d.Close()
-}
-
 // errnoText is strerror's text of err ("No such file or directory").
 func errnoText(err error) string {
 	var errno unix.Errno

@@ -57,9 +57,9 @@ func TestToRTCTimeRoundTrip(t *testing.T) {
 	assert.Equal(t, unix.RTCTime{Sec: 59, Min: 59, Hour: 23, Mday: 29, Mon: 1, Year: 124, Wday: 4, Yday: 59}, r)
 }
 
-func TestCheckTrackingMissingDevice(t *testing.T) {
+func TestOpenTrackedMissingDevice(t *testing.T) {
 	path := t.TempDir() + "/rtc9"
-	err := CheckTracking(path)
+	_, err := OpenTracked(path, true)
 	var de *DeviceError
 	require.ErrorAs(t, err, &de)
 	assert.Equal(t, "Could not open RTC device "+path+" : No such file or directory", de.Error())
