@@ -13,7 +13,7 @@ MODULE     := github.com/chronygo/chronygo
 # two cores: run one at a time, after the rest (test/e2e needs a -timeout of
 # at least 9 minutes, or it skips).
 SERIAL_TESTS := test/faults test/e2e
-FUZZTIME     ?= 5s
+FUZZTIME     ?= 100000x
 LONG_FUZZTIME ?= 2m
 RUN_DIR    ?= /tmp/chronygo-run
 RUN_PORT   ?= 11123
@@ -38,7 +38,7 @@ build: ## Build bin/chronygo and bin/chronygoc (pure Go, version from git descri
 		echo "cmd/chronygoc has no code yet: bin/chronygoc not built"; \
 	fi
 
-test: ## Install test dependencies, run all tests, then each fuzz target for FUZZTIME (5s)
+test: ## Install test dependencies, run all tests, then each fuzz target for FUZZTIME (100000 runs)
 	scripts/install-test-deps.sh
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list ./... | grep -v -x -F $(addprefix -e $(MODULE)/,$(SERIAL_TESTS)))
 	$(GO) test -count=1 -p 1 -timeout $(TEST_TIMEOUT) $(addprefix ./,$(SERIAL_TESTS))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target of the module for FUZZTIME each (default 30s).
+# FUZZTIME is either a duration (30s, 2m) or an execution count (100000x).
 # The targets are discovered with "go test -list '^Fuzz'", so a new
 # FuzzXxx in any package is picked up without editing this script.
 #
@@ -9,6 +10,13 @@
 # testdata/fuzz/FuzzXxx/ folder; commit it (it then runs as a regression
 # test in every plain "go test") and fix the bug. Exit status 1 when any
 # target failed or a package did not build.
+#
+# Go 1.26's fuzz coordinator can fail a duration-limited run with a bare
+# "context deadline exceeded" at the end of -fuzztime, with nothing crashed
+# (golang/go#75804, fixed in Go 1.27). "make test" therefore uses an
+# execution count, which has no deadline to race. For a duration, a failure
+# that printed that message and wrote no new input under testdata/fuzz is
+# reported as that known race and not counted; any other failure counts.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 fuzztime="${FUZZTIME:-30s}"
@@ -37,6 +45,7 @@ while IFS= read -r line; do
 done <<<"$listing"
 
 failed=()
+flaked=()
 if [ "$list_status" -ne 0 ]; then
 	echo "fuzz: listing the targets failed for some packages:" >&2
 	grep -E '^(FAIL|#|[^ ]+\.go:)' <<<"$listing" >&2
@@ -46,9 +55,23 @@ fi
 for target in "${targets[@]}"; do
 	read -r pkg name <<<"$target"
 	echo "fuzz: $pkg $name for $fuzztime"
-	if ! go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime="$minimizetime" "$pkg"; then
+	corpus="$(go list -f '{{.Dir}}' "$pkg")/testdata/fuzz/$name"
+	before="$(ls "$corpus" 2>/dev/null | sort)"
+	out="$(mktemp)"
+	if go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" -fuzzminimizetime="$minimizetime" "$pkg" 2>&1 | tee "$out"; then
+		rm -f "$out"
+		continue
+	fi
+	after="$(ls "$corpus" 2>/dev/null | sort)"
+	if [[ "$fuzztime" != *x ]] && [ "$before" = "$after" ] &&
+		grep -q '^    context deadline exceeded$' "$out" &&
+		! grep -q -E '_test\.go:[0-9]+:|panic:|Failing input written' "$out"; then
+		echo "fuzz: $name: only golang/go#75804's end-of-fuzztime race (no input written); not counted" >&2
+		flaked+=("$pkg $name")
+	else
 		failed+=("$pkg $name")
 	fi
+	rm -f "$out"
 done
 
 if [ "${#failed[@]}" -gt 0 ]; then
@@ -56,4 +79,4 @@ if [ "${#failed[@]}" -gt 0 ]; then
 	printf '  %s\n' "${failed[@]}" >&2
 	exit 1
 fi
-echo "fuzz: ${#targets[@]} targets passed, $fuzztime each"
+echo "fuzz: ${#targets[@]} targets passed, $fuzztime each (${#flaked[@]} stopped by golang/go#75804)"
