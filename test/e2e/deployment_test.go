@@ -291,11 +291,12 @@ func poolFailure(t *testing.T, f *fixture) {
 	})
 }
 
-// allLost stops every upstream and the DNS server. Each server keeps only
-// its twin as a selectable source, fewer than minsources 2: it must stop
-// updating its clock as chronyd does, keep serving the allowed clients
-// with the same stratum chronyd serves, and the twins must never
-// synchronise to each other in a loop.
+// allLost stops every upstream and the DNS server. Once its stale
+// upstreams are no longer selectable, a server keeps only its twin, fewer
+// than minsources 2: it must stop updating its clock as chronyd does, keep
+// serving the allowed clients with an outcome the chronyd pair also shows
+// (hold-over or the local reference, either directly or through the twin),
+// and the twins must never synchronise to each other in a loop.
 func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 	for _, u := range f.upstreams {
 		u.stop()
@@ -304,12 +305,15 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 
 	stopped := time.Now()
 	watches := map[*twin]*staleWatch{}
+	settled := map[*twin]string{}
 	for _, s := range f.servers {
 		watches[s] = &staleWatch{}
+		settled[s] = ""
 	}
 	res := waitEach(f.servers, stopUpdateLimit, noAllowance, func(s *twin) error {
 		// Each server is polled by its own goroutine, the only one to
-		// touch its watch until waitEach returns; the map is not written.
+		// touch its watch and its settled entry until waitEach returns;
+		// the maps' keys are not changed.
 		w := watches[s]
 		tr, err := readTracking(s.d)
 		if err != nil {
@@ -325,20 +329,22 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 			return err
 		}
 		w.observe(time.Since(stopped), rows, stats)
-		if n := countState(rows, '*'); n != 0 {
-			return fmt.Errorf("still %d source(s) selected: %v", n, rows)
+		how := settledSelection(rows, s.peer.h.addrs())
+		if how == "" {
+			return fmt.Errorf("selection still changing: %v", rows)
 		}
-		if since < 12*time.Second {
+		if since < 12*time.Second && how != "follows its twin" {
 			return fmt.Errorf("clock updated %v ago (tracking %v)", since.Round(time.Second), tr)
 		}
+		settled[s] = how
 		return nil
 	})
 	perServer(t, f, "stops-updating", func(t *testing.T, s *twin) {
 		o := res[s]
 		w := watches[s]
-		if assert.NoError(t, o.err, "%s: still selecting a source or updating the clock %v after every upstream stopped; timeline:\n%v",
+		if assert.NoError(t, o.err, "%s: selection still changing or the clock still updated from the lost upstreams %v after every upstream stopped; timeline:\n%v",
 			s.d.name, o.took.Round(time.Second), w) {
-			t.Logf("%s: no selected source and no clock update for 12 s, %v after every upstream stopped", s.d.name, o.took.Round(time.Second))
+			t.Logf("%s: %s, and no clock update from the upstreams for 12 s, %v after every upstream stopped", s.d.name, settled[s], o.took.Round(time.Second))
 		}
 		if s.impl == chronyd {
 			// chronyd 4.3 is the reference, not under test: the rule is
@@ -354,21 +360,27 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 			s.d.name, staleTolerance, w)
 	})
 	perServer(t, f, "logs-cant-synchronise", func(t *testing.T, s *twin) {
-		// chronyd 4.3 does not always log it (the selection can end
-		// without a selected source to unselect): chronygo must log it
-		// whenever the chronyd twin in the same role did.
+		// chrony logs "Can't synchronise: ..." when a selection finds
+		// fewer selectable sources than minsources after the server had
+		// a selected source. Whether a server gets there in this phase is
+		// down to timing (it may keep its stale selection, or follow its
+		// twin), so the log is required from chronygo only when its last
+		// observation showed no selected source with the rule dropping
+		// the stale upstreams; the selection runs at the twin's next poll.
 		const msg = "Can't synchronise"
+		logged := func() bool { return strings.Contains(s.d.log.String(), msg) }
 		if s.impl != chronygo {
-			t.Logf("%s logged %q: %v", s.d.name, msg, strings.Contains(s.d.log.String(), msg))
+			t.Logf("%s logged %q: %v", s.d.name, msg, logged())
 			return
 		}
-		if !strings.Contains(f.counterpart(s).d.log.String(), msg) {
-			t.Skipf("chronyd in the same role did not log %q this time", msg)
+		if w := watches[s]; w.selected || w.verdict != ruleDrop {
+			t.Skipf("%s ended the phase as %q (rule %v): no selection had to fail", s.d.name, settled[s], w.verdict)
 		}
-		assert.Contains(t, s.d.log.String(), msg, "%s: no %q message in the log, chronyd logged one", s.d.name, msg)
+		assert.True(t, testutil.WaitFor(2*time.Second<<fastMaxPoll, logged),
+			"%s: no %q message in the log although it lost its selection with fewer than minsources selectable sources:\n%s", s.d.name, msg, s.d.log)
 	})
 
-	served := map[*twin][]int{}
+	served := map[*twin][]servedStratum{}
 	deadline := time.Now().Add(fallbackWindow)
 	for time.Now().Before(deadline) {
 		for _, s := range f.servers {
@@ -377,42 +389,104 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 				stratum = -1
 				t.Logf("%s: no answer: %v: %s", s.d.name, err, out)
 			}
-			served[s] = append(served[s], stratum)
+			obs := servedStratum{stratum: stratum}
+			if tr, err := readTracking(s.d); err == nil {
+				obs.ref = tr
+				obs.viaTwin = slices.Contains(s.peer.h.addrs(), tr.RefAddr)
+			}
+			served[s] = append(served[s], obs)
 		}
 		time.Sleep(2 * time.Second)
 	}
-	t.Logf("strata served to the allowed client: %s", formatServed(f, served))
+	t.Logf("strata served to the allowed client (+twin: tracking named the twin as reference): %s", formatServed(f, served))
 	perServer(t, f, "keeps-serving", func(t *testing.T, s *twin) {
-		assert.NotContains(t, served[s], -1, "%s: the allowed client got no answer at times: %v", s.d.name, served[s])
+		for _, o := range served[s] {
+			assert.NotEqual(t, -1, o.stratum, "%s: the allowed client got no answer at times: %v", s.d.name, served[s])
+		}
+	})
+	perServer(t, f, "holds-over-then-local-or-twin", func(t *testing.T, s *twin) {
+		// The issue expects stratum 10 (local reference) or 11 (the twin).
+		// chrony 4.x activates the local reference only once the root
+		// distance reaches local's distance (default 1 s), which after a
+		// synchronised period takes far longer than this phase, so a
+		// server keeps serving its last stratum (2). A twin whose own
+		// upstreams are no longer selectable may meanwhile follow the
+		// other twin (stratum 3), when the other's upstreams are still
+		// selectable and minsources is met: chronyd 4.3 does that in some
+		// runs. So a server serves 2 or 10 on its own, and 3 or 11 only
+		// while its tracking names the twin as its reference.
+		var bad []servedStratum
+		for _, o := range served[s] {
+			if o.class() == "" {
+				bad = append(bad, o)
+			}
+		}
+		if s.impl == chronyd {
+			// chronyd 4.3 is the reference, not under test.
+			t.Logf("%s: %d observations outside the expected outcomes: %v", s.d.name, len(bad), bad)
+			return
+		}
+		assert.Empty(t, bad, "%s served these after every upstream stopped (all served: %v); want 2 (hold-over) or 10 (local reference) on its own, 3 or 11 while following the twin",
+			s.d.name, served[s])
 	})
 	perServer(t, f, "serves-as-chronyd", func(t *testing.T, s *twin) {
+		// Which twin of a pair loses its upstreams first is down to
+		// timing, so chronygo is compared with the chronyd pair as a
+		// whole: every outcome a chronygo server shows (hold-over, possibly
+		// through the twin, or the local reference, possibly through the
+		// twin) must be one the chronyd pair showed.
 		if s.impl != chronygo {
 			t.Skipf("%s is the reference", s.d.name)
 		}
-		ref := f.counterpart(s)
-		require.NotEmpty(t, served[ref])
-		extra := slices.DeleteFunc(slices.Clone(served[s]), func(st int) bool { return slices.Contains(served[ref], st) })
-		assert.Empty(t, extra, "%s served strata %v; chronyd in the same role served %v", s.d.name, served[s], served[ref])
-	})
-	perServer(t, f, "holds-over-then-local-or-twin", func(t *testing.T, s *twin) {
-		// The issue expects stratum 10 (local reference) or 11 (the twin)
-		// as the outcome chronyd reaches. chrony 4.x activates the local
-		// reference only once the root distance reaches local's distance
-		// (default 1 s), which after a synchronised period takes far
-		// longer than this phase: chronyd keeps serving its last stratum
-		// (2), and chronygo must do the same (serves-as-chronyd). Any
-		// stratum but these three is wrong for both.
-		for _, st := range served[s] {
-			assert.Contains(t, []int{2, 10, 11}, st,
-				"%s served stratum %d after every upstream stopped (all served: %v); want 2 (hold-over), 10 (local reference) or 11 (the twin)",
-				s.d.name, st, served[s])
+		ref := map[string]bool{}
+		for _, r := range f.pair(chronyd) {
+			for _, o := range served[r] {
+				ref[o.class()] = true
+			}
 		}
+		var extra []servedStratum
+		for _, o := range served[s] {
+			if !ref[o.class()] {
+				extra = append(extra, o)
+			}
+		}
+		assert.Empty(t, extra, "%s served %v; the chronyd pair served %s", s.d.name, served[s], formatServed(f, served))
 	})
 	t.Run("no-sync-loop", func(t *testing.T) { checkNoLoop(t, loops) })
 }
 
+// servedStratum is one observation of a server after every upstream
+// stopped: the stratum its NTP reply carried (-1: no reply) and its
+// tracking report read right after.
+type servedStratum struct {
+	stratum int
+	ref     testutil.Tracking
+	viaTwin bool // tracking named the twin as the reference
+}
+
+// class names the outcome an observation belongs to: "hold-over" (the last
+// upstream reference, directly or through the twin), "local" (the local
+// reference, directly or through the twin), or "" for anything chrony's
+// rules do not allow.
+func (o servedStratum) class() string {
+	switch {
+	case o.stratum == 2, o.stratum == 3 && o.viaTwin:
+		return "hold-over"
+	case o.stratum == 10, o.stratum == 11 && o.viaTwin:
+		return "local"
+	}
+	return ""
+}
+
+func (o servedStratum) String() string {
+	if o.viaTwin {
+		return fmt.Sprintf("%d+twin", o.stratum)
+	}
+	return fmt.Sprint(o.stratum)
+}
+
 // formatServed lists the strata each server served.
-func formatServed(f *fixture, served map[*twin][]int) string {
+func formatServed(f *fixture, served map[*twin][]servedStratum) string {
 	var b strings.Builder
 	for _, s := range f.servers {
 		fmt.Fprintf(&b, "%s %v; ", s.label, served[s])

@@ -77,7 +77,7 @@ func TestStaleRule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, why := staleRule(tt.rows, tt.stats)
+			got, _, why := staleRule(tt.rows, tt.stats)
 			assert.Equal(t, tt.want, got, why)
 		})
 	}
@@ -99,6 +99,45 @@ func TestStaleWatchFindsContradictions(t *testing.T) {
 	w = staleWatch{}
 	w.observe(time.Minute, unselected, stats)
 	require.Len(t, w.contradiction, 1)
-	assert.Contains(t, w.contradiction[0], "had no selected source while chrony's rule keeps one")
+	assert.Contains(t, w.contradiction[0], "had no selected source and showed 203.0.113.11 as '?'")
 	assert.Contains(t, w.String(), "+1m0s selected=false rule=keep")
+
+	// Selectable sources ('-') without a selected one: chrony waits for an
+	// update of the best source (SRC_WAITS_UPDATE); no contradiction.
+	waiting := slices.Clone(unselected)
+	waiting[0].State = '-'
+	waiting[1].State = '-'
+	w = staleWatch{}
+	w.observe(time.Minute, waiting, stats)
+	assert.Empty(t, w.contradiction)
+	assert.False(t, w.selected)
+	assert.Equal(t, ruleKeep, w.verdict)
+}
+
+func TestSettledSelection(t *testing.T) {
+	twinAddrs := []string{"198.51.100.12", "2001:db8:1:1::12"}
+	row := func(state byte, addr string, reach uint8, lastRx int64) testutil.SourceRow {
+		return testutil.SourceRow{State: state, Addr: addr, Reach: reach, LastRx: lastRx}
+	}
+	tests := []struct {
+		name string
+		rows []testutil.SourceRow
+		want string // a word of the reason, or "" for not settled
+	}{
+		{"nothing selected", []testutil.SourceRow{row('-', "203.0.113.11", 0, 90), row('-', "198.51.100.12", 0o377, 2)}, "no selected source"},
+		{"follows the twin", []testutil.SourceRow{row('-', "203.0.113.11", 0, 90), row('*', "198.51.100.12", 0o377, 2)}, "follows its twin"},
+		{"twin's samples refused", []testutil.SourceRow{row('*', "203.0.113.11", 0, 90), row('+', "198.51.100.12", 0o377, 40)}, "refused as a synchronisation loop"},
+		{"stale upstream still selected, twin sampled", []testutil.SourceRow{row('*', "203.0.113.11", 0, 90), row('+', "198.51.100.12", 0o377, 3)}, ""},
+		{"twin unreachable", []testutil.SourceRow{row('*', "203.0.113.11", 0, 90), row('?', "198.51.100.12", 0, 40)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := settledSelection(tt.rows, twinAddrs)
+			if tt.want == "" {
+				assert.Empty(t, got)
+			} else {
+				assert.Contains(t, got, tt.want)
+			}
+		})
+	}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,8 +51,9 @@ func (v ruleVerdict) String() string {
 // sourcestats rows (reach, last sample age, number of samples and span).
 // A source is selectable when it has a valid regression (at least 3
 // samples) and is reachable or has a newest sample no older than the
-// oldest sample of the reachable sources (span plus last sample age).
-func staleRule(rows []testutil.SourceRow, stats []testutil.SourcestatsRow) (ruleVerdict, string) {
+// oldest sample of the reachable sources (span plus last sample age). It
+// also returns the sources that are certainly selectable.
+func staleRule(rows []testutil.SourceRow, stats []testutil.SourcestatsRow) (ruleVerdict, []testutil.SourceRow, string) {
 	byAddr := map[string]testutil.SourcestatsRow{}
 	for _, st := range stats {
 		byAddr[st.Addr] = st
@@ -66,27 +68,28 @@ func staleRule(rows []testutil.SourceRow, stats []testutil.SourcestatsRow) (rule
 			maxReachAgo = max(maxReachAgo, st.Span+r.LastRx)
 		}
 	}
-	var sure, possible int
+	var sure []testutil.SourceRow
+	var possible int
 	for _, r := range rows {
 		if _, ok := usable(r); !ok {
 			continue
 		}
 		if r.Reach != 0 || r.LastRx+staleTolerance < maxReachAgo {
-			sure++
+			sure = append(sure, r)
 		}
 		if r.Reach != 0 || r.LastRx-staleTolerance <= maxReachAgo {
 			possible++
 		}
 	}
 	why := fmt.Sprintf("oldest sample of the reachable sources %ds ago; %d sources certainly and %d possibly selectable, minsources %d",
-		maxReachAgo, sure, possible, minSources)
+		maxReachAgo, len(sure), possible, minSources)
 	switch {
-	case sure >= minSources:
-		return ruleKeep, why
+	case len(sure) >= minSources:
+		return ruleKeep, sure, why
 	case possible < minSources:
-		return ruleDrop, why
+		return ruleDrop, sure, why
 	}
-	return ruleUnsure, why
+	return ruleUnsure, sure, why
 }
 
 // staleWatch records, per observation of one server, whether it still had
@@ -99,6 +102,9 @@ type staleWatch struct {
 	// to change.
 	lastRef float64
 	changed time.Time
+	// selected and verdict are those of the last observation.
+	selected bool
+	verdict  ruleVerdict
 }
 
 // refUpdated records a reference time read from tracking and returns how
@@ -111,9 +117,18 @@ func (w *staleWatch) refUpdated(refTime float64) time.Duration {
 }
 
 // observe records one observation made elapsed after the upstreams stopped.
+//
+// A server with fewer selectable sources than minsources must have no
+// selected source. One with enough may still have none: chrony postpones
+// the selection, leaving the sources selectable ('-'), when the best one
+// has had no new sample since the last clock update (SRC_WAITS_UPDATE),
+// which is what a stale upstream never gets. So with enough selectable
+// sources and none selected, only a source the rule keeps selectable but
+// the server shows as unusable ('?', 'x', '~') contradicts the rule.
 func (w *staleWatch) observe(elapsed time.Duration, rows []testutil.SourceRow, stats []testutil.SourcestatsRow) {
 	selected := countState(rows, '*') > 0
-	verdict, why := staleRule(rows, stats)
+	verdict, sure, why := staleRule(rows, stats)
+	w.selected, w.verdict = selected, verdict
 	line := fmt.Sprintf("+%v selected=%v rule=%v (%s)\n    sources %v\n    sourcestats %v",
 		elapsed.Round(time.Second), selected, verdict, why, rows, stats)
 	w.timeline = append(w.timeline, line)
@@ -121,8 +136,38 @@ func (w *staleWatch) observe(elapsed time.Duration, rows []testutil.SourceRow, s
 	case selected && verdict == ruleDrop:
 		w.contradiction = append(w.contradiction, "kept a selected source that chrony's rule drops: "+line)
 	case !selected && verdict == ruleKeep:
-		w.contradiction = append(w.contradiction, "had no selected source while chrony's rule keeps one: "+line)
+		for _, r := range sure {
+			if r.State != '-' && r.State != '+' {
+				w.contradiction = append(w.contradiction, fmt.Sprintf("had no selected source and showed %s as %q while chrony's rule keeps it selectable: %s", r.Addr, r.State, line))
+				break
+			}
+		}
 	}
+}
+
+// settledSelection tells whether a server's selection can no longer change
+// while its upstreams stay down, and how: it has no selected source; it
+// follows its twin (whose addresses are twinAddrs); or the twin, though
+// reachable, has delivered no sample for four polls (chrony rejects the
+// samples of a source synchronised to us, to prevent a loop, yet counts it
+// reachable), so nothing can make the stale upstreams unselectable and the
+// server keeps its last selection without updating its clock.
+func settledSelection(rows []testutil.SourceRow, twinAddrs []string) string {
+	if countState(rows, '*') == 0 {
+		return "no selected source"
+	}
+	for _, r := range rows {
+		if !slices.Contains(twinAddrs, r.Addr) {
+			continue
+		}
+		if r.State == '*' {
+			return "follows its twin"
+		}
+		if r.Reach != 0 && r.LastRx > 4<<fastMaxPoll {
+			return fmt.Sprintf("keeps its stale selection: the twin is reachable but its last sample is %d s old (refused as a synchronisation loop)", r.LastRx)
+		}
+	}
+	return ""
 }
 
 // String returns the timeline for messages.
