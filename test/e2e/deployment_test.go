@@ -305,15 +305,12 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 
 	stopped := time.Now()
 	watches := map[*twin]*staleWatch{}
-	settled := map[*twin]string{}
 	for _, s := range f.servers {
 		watches[s] = &staleWatch{}
-		settled[s] = ""
 	}
 	res := waitEach(f.servers, stopUpdateLimit, noAllowance, func(s *twin) error {
 		// Each server is polled by its own goroutine, the only one to
-		// touch its watch and its settled entry until waitEach returns;
-		// the maps' keys are not changed.
+		// touch its watch until waitEach returns; the map is not written.
 		w := watches[s]
 		tr, err := readTracking(s.d)
 		if err != nil {
@@ -336,7 +333,7 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 		if since < 12*time.Second && how != "follows its twin" {
 			return fmt.Errorf("clock updated %v ago (tracking %v)", since.Round(time.Second), tr)
 		}
-		settled[s] = how
+		w.settled = how
 		return nil
 	})
 	perServer(t, f, "stops-updating", func(t *testing.T, s *twin) {
@@ -344,7 +341,7 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 		w := watches[s]
 		if assert.NoError(t, o.err, "%s: selection still changing or the clock still updated from the lost upstreams %v after every upstream stopped; timeline:\n%v",
 			s.d.name, o.took.Round(time.Second), w) {
-			t.Logf("%s: %s, and no clock update from the upstreams for 12 s, %v after every upstream stopped", s.d.name, settled[s], o.took.Round(time.Second))
+			t.Logf("%s: %s, and no clock update from the upstreams for 12 s, %v after every upstream stopped", s.d.name, w.settled, o.took.Round(time.Second))
 		}
 		if s.impl == chronyd {
 			// chronyd 4.3 is the reference, not under test: the rule is
@@ -374,7 +371,7 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 			return
 		}
 		if w := watches[s]; w.selected || w.verdict != ruleDrop {
-			t.Skipf("%s ended the phase as %q (rule %v): no selection had to fail", s.d.name, settled[s], w.verdict)
+			t.Skipf("%s ended the phase as %q (rule %v): no selection had to fail", s.d.name, w.settled, w.verdict)
 		}
 		assert.True(t, testutil.WaitFor(2*time.Second<<fastMaxPoll, logged),
 			"%s: no %q message in the log although it lost its selection with fewer than minsources selectable sources:\n%s", s.d.name, msg, s.d.log)
@@ -391,7 +388,6 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 			}
 			obs := servedStratum{stratum: stratum}
 			if tr, err := readTracking(s.d); err == nil {
-				obs.ref = tr
 				obs.viaTwin = slices.Contains(s.peer.h.addrs(), tr.RefAddr)
 			}
 			served[s] = append(served[s], obs)
@@ -409,12 +405,12 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 		// chrony 4.x activates the local reference only once the root
 		// distance reaches local's distance (default 1 s), which after a
 		// synchronised period takes far longer than this phase, so a
-		// server keeps serving its last stratum (2). A twin whose own
-		// upstreams are no longer selectable may meanwhile follow the
-		// other twin (stratum 3), when the other's upstreams are still
-		// selectable and minsources is met: chronyd 4.3 does that in some
-		// runs. So a server serves 2 or 10 on its own, and 3 or 11 only
-		// while its tracking names the twin as its reference.
+		// server keeps serving its last stratum (2). A twin may meanwhile
+		// follow the other (stratum 3): its own stale upstreams, still
+		// selectable by chrony's rule, make up minsources with the twin,
+		// and the twin, holding over at stratum 2, scores best. chronyd
+		// 4.3 does that in some runs. So a server serves 2 or 10 on its
+		// own, and 3 or 11 only while its tracking names the twin.
 		var bad []servedStratum
 		for _, o := range served[s] {
 			if o.class() == "" {
@@ -456,12 +452,11 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 }
 
 // servedStratum is one observation of a server after every upstream
-// stopped: the stratum its NTP reply carried (-1: no reply) and its
-// tracking report read right after.
+// stopped: the stratum its NTP reply carried (-1: no reply) and whether
+// its tracking report, read right after, named the twin as reference.
 type servedStratum struct {
 	stratum int
-	ref     testutil.Tracking
-	viaTwin bool // tracking named the twin as the reference
+	viaTwin bool
 }
 
 // class names the outcome an observation belongs to: "hold-over" (the last

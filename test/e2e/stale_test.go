@@ -105,6 +105,9 @@ type staleWatch struct {
 	// selected and verdict are those of the last observation.
 	selected bool
 	verdict  ruleVerdict
+	// settled says how the selection settled (settledSelection), once it
+	// did.
+	settled string
 }
 
 // refUpdated records a reference time read from tracking and returns how
