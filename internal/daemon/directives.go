@@ -69,6 +69,7 @@ func DirectiveTable() []DirectiveStatus {
 		{Name: "port", Support: ActedOn, By: "pkg/ntp/server"},
 		{Name: "bindaddress", Support: ActedOn, By: "pkg/ntp/server"},
 		{Name: "binddevice", Support: ActedOn, By: "pkg/ntp/server"},
+		{Name: "bindcmddevice", Support: ActedOn, By: "pkg/cmdmon"},
 		{Name: "dscp", Support: ActedOn, By: "pkg/ntp/server, pkg/ntp/clientio"},
 		{Name: "allow", Support: ActedOn, By: "pkg/ntp/server", Note: "host names resolved at start"},
 		{Name: "deny", Support: ActedOn, By: "pkg/ntp/server", Note: "host names resolved at start"},
@@ -124,8 +125,6 @@ func DirectiveTable() []DirectiveStatus {
 		"broadcast", "ntpsigndsocket", "ntsport", "ntsservercert",
 		"ntsserverkey", "ntsprocesses", "maxntsconnections", "ntsntpserver", "ntsrotate",
 		"ntsratelimit",
-		// Command and monitoring access.
-		"bindcmddevice",
 		// Logging.
 		"mailonchange",
 		// Miscellaneous.

@@ -32,6 +32,9 @@ type Config struct {
 	// BindAddr4 and BindAddr6 are bindcmdaddress's addresses for each
 	// family; invalid means the loopback address (chronyd's default).
 	BindAddr4, BindAddr6 netip.Addr
+	// BindDevice is bindcmddevice: the network interface the UDP sockets
+	// are bound to (SO_BINDTODEVICE); "" for none.
+	BindDevice string
 	// NoIPv4 and NoIPv6 disable a family (chronyd -6 and -4).
 	NoIPv4, NoIPv6 bool
 	// UID and GID must own the socket's folder (the daemon's user).
@@ -122,7 +125,7 @@ func (s *Server) OpenUDP() error {
 			continue
 		}
 		ap := netip.AddrPortFrom(f.addr, uint16(s.cfg.Port))
-		conn, err := net.ListenUDP(f.network, net.UDPAddrFromAddrPort(ap))
+		conn, err := listenUDP(f.network, ap, s.cfg.BindDevice)
 		if err != nil {
 			s.log.WithError(err).Errorf("Could not open command socket on %s", ap)
 			errs = append(errs, fmt.Errorf("command socket on %s: %w", ap, err))

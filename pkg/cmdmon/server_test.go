@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 	"github.com/chronygo/chronygo/pkg/cmdmon/candm"
 )
 
@@ -218,4 +221,62 @@ func TestDefaultConfig(t *testing.T) {
 	assert.False(t, c.Policy.RateLimit.Enabled)
 	assert.Equal(t, -4, c.Policy.RateLimit.Interval)
 	assert.Nil(t, c.Policy.OpenCommands)
+}
+
+// TestServerBindCmdDevice: with bindcmddevice the UDP command sockets are
+// bound to the interface (SO_BINDTODEVICE, which needs CAP_NET_RAW) and
+// still answer through it; an interface that does not exist leaves the
+// socket closed with chronyd's message.
+func TestServerBindCmdDevice(t *testing.T) {
+	testutil.RequireRoot(t)
+	tests := []struct {
+		name, device string
+		opens        bool
+	}{
+		{"loopback", "lo", true},
+		{"missing interface", "chronygo-nodev0", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			port := freeUDPPort(t)
+			log, hook := logtest.NewNullLogger()
+			srv, err := NewServer(&fixture{}, Config{Port: port, NoIPv6: true, BindDevice: tt.device, Log: log})
+			require.NoError(t, err)
+			t.Cleanup(func() { assert.NoError(t, srv.Close()) })
+			err = srv.OpenUDP()
+			if !tt.opens {
+				assert.Error(t, err)
+				assert.Contains(t, logged(hook), "Could not open command socket on 127.0.0.1:"+itoa(port))
+				return
+			}
+			require.NoError(t, err)
+			srv.mu.Lock()
+			conn := srv.udp[0]
+			srv.mu.Unlock()
+			raw, err := conn.SyscallConn()
+			require.NoError(t, err)
+			var bound string
+			var sockErr error
+			require.NoError(t, raw.Control(func(fd uintptr) {
+				bound, sockErr = unix.GetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE)
+			}))
+			require.NoError(t, sockErr)
+			assert.Equal(t, tt.device, bound)
+
+			c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+			require.NoError(t, err)
+			defer c.Close()
+			req, err := candm.Request{Command: candm.ReqTracking, Sequence: 9}.Encode()
+			require.NoError(t, err)
+			_, err = c.Write(req)
+			require.NoError(t, err)
+			require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
+			buf := make([]byte, 1024)
+			n, err := c.Read(buf)
+			require.NoError(t, err)
+			p, err := candm.DecodeReply(buf[:n])
+			require.NoError(t, err)
+			assert.Equal(t, candm.StatusSuccess, p.Status)
+		})
+	}
 }

@@ -3,14 +3,17 @@ package wiring
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sirupsen/logrus"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -154,4 +157,34 @@ func TestReadinessWaitsForFineSetting(t *testing.T) {
 	close(eng.done)
 	assert.NoError(t, wait.Start(context.Background()), "start-up goes on once it ended")
 	assert.NoError(t, wait.Close())
+}
+
+// TestCommandSocketsNotFatal: as chronyd, a command socket that cannot be
+// opened is logged and the daemon runs on without it.
+func TestCommandSocketsNotFatal(t *testing.T) {
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer busy.Close()
+	port := busy.LocalAddr().(*net.UDPAddr).Port
+	// A socket path longer than sun_path cannot be bound.
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o750))
+	sock := filepath.Join(dir, strings.Repeat("s", 120)+".sock")
+	w := loadLines(t, "local stratum 10", "port 0", "cmdport "+strconv.Itoa(port), "bindcmdaddress "+sock)
+	log, hook := logtest.NewNullLogger()
+	comps, err := w.build(daemon.Resources{Log: log, Options: daemon.Options{Family: daemon.FamilyIPv4},
+		UID: os.Getuid(), GID: os.Getgid(), CmdSocketAllowed: true})
+	require.NoError(t, err)
+	for _, c := range append(comps.Privileged, comps.Unprivileged...) {
+		if strings.HasPrefix(c.Name(), "command") {
+			assert.NoError(t, c.Start(context.Background()), "%s", c.Name())
+			defer c.Close()
+		}
+	}
+	var msgs []string
+	for _, e := range hook.AllEntries() {
+		msgs = append(msgs, e.Message)
+	}
+	assert.Contains(t, msgs, "Could not open command socket on 127.0.0.1:"+strconv.Itoa(port))
+	assert.Contains(t, msgs, "Could not open command socket on "+sock)
 }

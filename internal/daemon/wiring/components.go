@@ -2,7 +2,6 @@ package wiring
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/chronygo/chronygo/internal/daemon"
@@ -92,6 +91,7 @@ func CmdmonConfig(cfg *conf.Config, r daemon.Resources, rules []access.Rule) cmd
 		Port:       cfg.CmdPort,
 		BindAddr4:  cfg.BindCmdAddress4,
 		BindAddr6:  cfg.BindCmdAddress6,
+		BindDevice: cfg.BindCmdDevice,
 		NoIPv4:     r.Options.Family == daemon.FamilyIPv6,
 		NoIPv6:     r.Options.Family == daemon.FamilyIPv4,
 		UID:        r.UID,
@@ -138,26 +138,29 @@ func (n *ntpServer) Close() error {
 // closing all of cmdmon's sockets.
 type cmdmonUDP struct{ srv *cmdmon.Server }
 
-func (c *cmdmonUDP) Name() string                { return "command UDP sockets" }
-func (c *cmdmonUDP) Start(context.Context) error { return c.srv.OpenUDP() }
-func (c *cmdmonUDP) Close() error                { return c.srv.Close() }
+func (c *cmdmonUDP) Name() string { return "command UDP sockets" }
+
+// Start opens the UDP command sockets. As in chronyd (cmdmon.c), one that
+// cannot be opened (port taken, bindcmddevice naming no interface) is
+// logged by cmdmon ("Could not open command socket on ADDRESS") and the
+// daemon runs on without it.
+func (c *cmdmonUDP) Start(context.Context) error {
+	_ = c.srv.OpenUDP()
+	return nil
+}
+func (c *cmdmonUDP) Close() error { return c.srv.Close() }
 
 // cmdmonUnix opens the Unix command socket after root is dropped, so that
-// it belongs to the daemon's user. A socket refused for its folder's
-// permissions is logged by cmdmon and is not fatal, as in chronyd.
+// it belongs to the daemon's user. As in chronyd, a socket refused for its
+// folder's permissions or that cannot be opened is logged by cmdmon and is
+// not fatal.
 type cmdmonUnix struct {
 	srv *cmdmon.Server
 }
 
 func (c *cmdmonUnix) Name() string { return "command socket" }
 func (c *cmdmonUnix) Start(context.Context) error {
-	if err := c.srv.OpenUnix(); err != nil {
-		var dirErr *cmdmon.SocketDirError
-		if errors.As(err, &dirErr) {
-			return nil
-		}
-		return err
-	}
+	_ = c.srv.OpenUnix()
 	return nil
 }
 func (c *cmdmonUnix) Close() error { return nil }
