@@ -155,6 +155,26 @@ func TestServerUDPPortBusy(t *testing.T) {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
+// udpTracking sends a tracking request to a UDP command socket at to, from
+// a socket connected to it, and returns the decoded reply.
+func udpTracking(t *testing.T, to netip.AddrPort) candm.Reply {
+	t.Helper()
+	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(to))
+	require.NoError(t, err)
+	defer conn.Close()
+	req, err := candm.Request{Command: candm.ReqTracking, Sequence: 11}.Encode()
+	require.NoError(t, err)
+	_, err = conn.Write(req)
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(5*time.Second)))
+	buf := make([]byte, 1024)
+	n, err := conn.Read(buf)
+	require.NoError(t, err, "no reply via %s", to)
+	p, err := candm.DecodeReply(buf[:n])
+	require.NoError(t, err)
+	return p
+}
+
 // TestServerUDPExchange sends raw datagrams over a real UDP socket,
 // including ones chronyd ignores.
 func TestServerUDPExchange(t *testing.T) {
@@ -195,22 +215,9 @@ func TestServerWildcardRepliesFromRequestAddress(t *testing.T) {
 	require.NoError(t, srv.OpenUDP())
 	t.Cleanup(func() { assert.NoError(t, srv.Close()) })
 
-	req, err := candm.Request{Command: candm.ReqTracking, Sequence: 11}.Encode()
-	require.NoError(t, err)
 	for _, dst := range []string{"127.0.0.2", "127.0.0.1", "::1"} {
-		conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(
-			netip.AddrPortFrom(netip.MustParseAddr(dst), uint16(port))))
-		require.NoError(t, err)
-		_, err = conn.Write(req)
-		require.NoError(t, err)
-		require.NoError(t, conn.SetReadDeadline(time.Now().Add(3*time.Second)))
-		buf := make([]byte, 1024)
-		n, err := conn.Read(buf)
-		conn.Close()
-		require.NoError(t, err, "no reply via %s", dst)
-		p, err := candm.DecodeReply(buf[:n])
-		require.NoError(t, err)
-		assert.Equal(t, candm.StatusSuccess, p.Status)
+		p := udpTracking(t, netip.AddrPortFrom(netip.MustParseAddr(dst), uint16(port)))
+		assert.Equal(t, candm.StatusSuccess, p.Status, "via %s", dst)
 	}
 }
 
@@ -263,19 +270,7 @@ func TestServerBindCmdDevice(t *testing.T) {
 			require.NoError(t, sockErr)
 			assert.Equal(t, tt.device, bound)
 
-			c, err := net.DialUDP("udp4", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-			require.NoError(t, err)
-			defer c.Close()
-			req, err := candm.Request{Command: candm.ReqTracking, Sequence: 9}.Encode()
-			require.NoError(t, err)
-			_, err = c.Write(req)
-			require.NoError(t, err)
-			require.NoError(t, c.SetReadDeadline(time.Now().Add(5*time.Second)))
-			buf := make([]byte, 1024)
-			n, err := c.Read(buf)
-			require.NoError(t, err)
-			p, err := candm.DecodeReply(buf[:n])
-			require.NoError(t, err)
+			p := udpTracking(t, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port)))
 			assert.Equal(t, candm.StatusSuccess, p.Status)
 		})
 	}
