@@ -188,3 +188,23 @@ func TestCommandSocketsNotFatal(t *testing.T) {
 	assert.Contains(t, msgs, "Could not open command socket on 127.0.0.1:"+strconv.Itoa(port))
 	assert.Contains(t, msgs, "Could not open command socket on "+sock)
 }
+
+// TestNTPSocketsRequiredOnlyWithSharedPort: chronyd exits when no NTP
+// socket opens only if its client requests share the server's port.
+func TestNTPSocketsRequiredOnlyWithSharedPort(t *testing.T) {
+	tests := []struct {
+		lines []string
+		want  bool
+	}{
+		{[]string{"port 11125"}, false},
+		{[]string{"port 11125", "acquisitionport 11126"}, false},
+		{[]string{"port 11125", "acquisitionport 11125"}, true},
+		{[]string{"port 0", "acquisitionport 0"}, false},
+	}
+	for _, tt := range tests {
+		w := loadLines(t, append([]string{"cmdport 0", "local stratum 10"}, tt.lines...)...)
+		comps, err := w.build(daemon.Resources{Log: logrus.New()})
+		require.NoError(t, err)
+		assert.Equal(t, tt.want, comps.Privileged[0].(*ntpServer).cfg.SocketsRequired, "%v", tt.lines)
+	}
+}

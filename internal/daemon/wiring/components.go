@@ -118,6 +118,8 @@ type ntpServer struct {
 
 func (n *ntpServer) Name() string { return "NTP server" }
 
+// Start starts the NTP server. Sockets it cannot open are logged; only
+// with SocketsRequired is having none at all fatal, as in chronyd.
 func (n *ntpServer) Start(ctx context.Context) error {
 	srv, err := server.Start(ctx, n.cfg)
 	if err != nil {

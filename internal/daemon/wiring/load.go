@@ -240,6 +240,7 @@ func (w *wired) build(r daemon.Resources) (daemon.Components, error) {
 	ntp.cfg.Reference = &w.ref
 	ntp.cfg.Log = r.Log
 	ntp.cfg.OpenAlways = hasPeers(w.cfg)
+	ntp.cfg.SocketsRequired = w.cfg.Port != 0 && w.cfg.AcquisitionPort == w.cfg.Port
 	workers, err := server.ParseWorkers(os.Getenv(server.WorkersEnv))
 	if err != nil {
 		return comps, fmt.Errorf("%s: %w", server.WorkersEnv, err)

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/chronygo/chronygo/pkg/ntp/access"
 	"github.com/chronygo/chronygo/pkg/ntp/wire"
 	"github.com/facebook/time/ntp/protocol"
+	logtest "github.com/sirupsen/logrus/hooks/test"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -286,4 +288,35 @@ func TestServeWithoutAllocation(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	perPacket := float64(after.Mallocs-before.Mallocs) / n
 	assert.Less(t, perPacket, 0.1, "allocations per exchange")
+}
+
+// TestSocketsThatCannotOpen: a socket that cannot be bound is logged with
+// chronyd's message and the server starts without it; only with
+// SocketsRequired (chronyd's acquisitionport equal to port) is that fatal.
+func TestSocketsThatCannotOpen(t *testing.T) {
+	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer busy.Close()
+	port := busy.LocalAddr().(*net.UDPAddr).Port
+	tab := access.NewTable()
+	require.NoError(t, tab.Apply(access.Rule{Allow: true, Any: true}))
+	for _, required := range []bool{false, true} {
+		log, hook := logtest.NewNullLogger()
+		srv, err := Start(context.Background(), Config{
+			Port: port, BindAddress4: netip.MustParseAddr("127.0.0.1"), DisableIPv6: true,
+			Access: tab, Log: log, SocketsRequired: required,
+		})
+		var msgs []string
+		for _, e := range hook.AllEntries() {
+			msgs = append(msgs, e.Message)
+		}
+		assert.Contains(t, msgs, "Could not open NTP socket on 127.0.0.1:"+strconv.Itoa(port), "required=%v", required)
+		if required {
+			assert.Error(t, err)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Empty(t, srv.LocalAddrs())
+		srv.Close()
+	}
 }

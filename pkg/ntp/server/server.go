@@ -63,6 +63,12 @@ type Config struct {
 	// OpenAlways keeps the sockets of both families open even when no
 	// address of the family is allowed (for symmetric peers on the port).
 	OpenAlways bool
+	// SocketsRequired makes Start fail when no socket of any family could
+	// be opened. chronyd exits so ("Could not open NTP sockets") only when
+	// its client requests share the server's port (acquisitionport equal
+	// to port); otherwise it logs each socket it could not open and runs
+	// on, without serving.
+	SocketsRequired bool
 	// Access is the allow/deny table (nil: a table denying everyone).
 	Access *access.Table
 	// ClientLog configures the client log and rate limiting.
@@ -179,7 +185,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, shared: NewShared(&cfg, &Stats{})}
 	s.cfg.Access = s.shared.Access
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	if err := s.Refresh(); err != nil {
+	if err := s.Refresh(); err != nil && cfg.SocketsRequired {
 		s.Close()
 		return nil, err
 	}
@@ -188,7 +194,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 
 // Refresh opens the sockets of a family when an address of it has become
 // allowed and closes them when none is (chronyd's behaviour after chronyc
-// allow/deny). Start calls it.
+// allow/deny). Start calls it. Each family that cannot be opened is logged
+// with chronyd's message; the error says so only when no family is open.
 func (s *Server) Refresh() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -217,13 +224,8 @@ func (s *Server) Refresh() error {
 			s.sockets[fam] = nil
 		}
 	}
-	// A family that is unavailable (e.g. no IPv6) is not fatal when the
-	// other one works.
 	if len(errs) > 0 && s.sockets[0] == nil && s.sockets[1] == nil {
 		return errors.Join(errs...)
-	}
-	for _, err := range errs {
-		s.cfg.Log.WithError(err).Warn("Could not open NTP server socket")
 	}
 	return nil
 }
@@ -255,7 +257,9 @@ func (s *Server) openFamily(ipv4 bool) ([]*worker, error) {
 			for _, o := range ws {
 				o.close()
 			}
-			return nil, fmt.Errorf("NTP socket on %s port %d: %w", bind, s.cfg.Port, err)
+			local := netip.AddrPortFrom(bind, port)
+			s.cfg.Log.WithError(err).Errorf("Could not open NTP socket on %s", local)
+			return nil, fmt.Errorf("NTP socket on %s: %w", local, err)
 		}
 		ws = append(ws, w)
 		port = w.local.Port()
