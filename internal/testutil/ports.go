@@ -38,3 +38,16 @@ func FreeUDPPortBoth(t testing.TB) int {
 	t.Fatalf("no UDP port free on both 127.0.0.1 and ::1 after 50 tries")
 	return 0
 }
+
+// TakenUDPPort binds a UDP port on 127.0.0.1 without SO_REUSEPORT and
+// holds it until the test ends, so that a daemon's attempt to bind it
+// fails; it returns the port.
+func TakenUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatalf("taking a UDP port: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c.LocalAddr().(*net.UDPAddr).Port
+}

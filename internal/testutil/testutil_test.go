@@ -100,3 +100,11 @@ func TestNetnsCommandContextIsBounded(t *testing.T) {
 	assert.Error(t, err, "the sleep was killed")
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+func TestTakenUDPPort(t *testing.T) {
+	port := TakenUDPPort(t)
+	_, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+	if err == nil {
+		t.Fatalf("port %d could be bound again", port)
+	}
+}

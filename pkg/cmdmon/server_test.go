@@ -141,10 +141,7 @@ func TestServerChannelsDisabled(t *testing.T) {
 }
 
 func TestServerUDPPortBusy(t *testing.T) {
-	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	defer busy.Close()
-	port := busy.LocalAddr().(*net.UDPAddr).Port
+	port := testutil.TakenUDPPort(t)
 	log, hook := logtest.NewNullLogger()
 	srv, err := NewServer(&fixture{}, Config{Port: port, NoIPv6: true, Log: log})
 	require.NoError(t, err)

@@ -3,7 +3,6 @@ package wiring
 import (
 	"context"
 	"errors"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chronygo/chronygo/internal/daemon"
+	"github.com/chronygo/chronygo/internal/testutil"
 	"github.com/chronygo/chronygo/pkg/cmdmon"
 	"github.com/chronygo/chronygo/pkg/conf"
 	"github.com/chronygo/chronygo/pkg/discipline"
@@ -162,10 +162,7 @@ func TestReadinessWaitsForFineSetting(t *testing.T) {
 // TestCommandSocketsNotFatal: as chronyd, a command socket that cannot be
 // opened is logged and the daemon runs on without it.
 func TestCommandSocketsNotFatal(t *testing.T) {
-	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	defer busy.Close()
-	port := busy.LocalAddr().(*net.UDPAddr).Port
+	port := testutil.TakenUDPPort(t)
 	// A socket path longer than sun_path cannot be bound.
 	dir := t.TempDir()
 	require.NoError(t, os.Chmod(dir, 0o750))

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chronygo/chronygo/internal/testutil"
 	"github.com/chronygo/chronygo/pkg/discipline"
 	"github.com/chronygo/chronygo/pkg/ntp/access"
 	"github.com/chronygo/chronygo/pkg/ntp/wire"
@@ -294,10 +295,7 @@ func TestServeWithoutAllocation(t *testing.T) {
 // chronyd's message and the server starts without it; only with
 // SocketsRequired (chronyd's acquisitionport equal to port) is that fatal.
 func TestSocketsThatCannotOpen(t *testing.T) {
-	busy, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	defer busy.Close()
-	port := busy.LocalAddr().(*net.UDPAddr).Port
+	port := testutil.TakenUDPPort(t)
 	tab := access.NewTable()
 	require.NoError(t, tab.Apply(access.Rule{Allow: true, Any: true}))
 	for _, required := range []bool{false, true} {
