@@ -19,7 +19,13 @@ const ChronycPath = "/usr/bin/chronyc"
 // 10 s) and returns its standard output. The error carries the command,
 // its output and its standard error.
 func Chronyc(socket string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	return ChronycWithin(10*time.Second, socket, args...)
+}
+
+// ChronycWithin is Chronyc with the time limit given, for tests that
+// check a daemon answers promptly.
+func ChronycWithin(limit time.Duration, socket string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ChronycPath, append([]string{"-h", socket}, args...)...)
 	var stderr strings.Builder

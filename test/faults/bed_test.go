@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -23,8 +22,6 @@ import (
 const (
 	clientAddr = "203.0.113.100"
 	dnsAddr    = "203.0.113.53"
-	// chronycPath is the stock client every assertion reads through.
-	chronycPath = "/usr/bin/chronyc"
 )
 
 // upstreamAddr returns the i-th upstream address (i from 1 to 49).
@@ -48,8 +45,8 @@ func newBed(t *testing.T) *bed {
 	for _, tool := range []string{"ip", "chronyd", "chronyc", "dnsmasq"} {
 		testutil.RequireTool(t, tool)
 	}
-	if _, err := os.Stat(chronycPath); err != nil {
-		testutil.SkipOrFail(t, "needs %s: %v", chronycPath, err)
+	if _, err := os.Stat(testutil.ChronycPath); err != nil {
+		testutil.SkipOrFail(t, "needs %s: %v", testutil.ChronycPath, err)
 	}
 	b := &bed{up: testutil.NewNetns(t, nsPrefix), client: testutil.NewNetns(t, nsPrefix)}
 	testutil.AddVeth(t, b.up, upstreamAddr(1)+"/24", b.client, clientAddr+"/24")
@@ -201,16 +198,11 @@ func (b *bed) startReference(t *testing.T, lines ...string) *proc {
 // chronyc runs the stock chronyc against p's command socket, bounded to
 // limit, and returns its standard output.
 func chronyc(p *proc, limit time.Duration, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, chronycPath, append([]string{"-h", p.socket}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := testutil.ChronycWithin(limit, p.socket, args...)
 	if err != nil {
-		return string(out), fmt.Errorf("chronyc %s against %s: %w: %s%s", strings.Join(args, " "), p.name, err, out, stderr.String())
+		return out, fmt.Errorf("%s: %w", p.name, err)
 	}
-	return string(out), nil
+	return out, nil
 }
 
 // queryNTP sends one client request to server:123 from the upstream

@@ -38,7 +38,7 @@ func waitSources(t *testing.T, p *proc, limit time.Duration, cond func(map[strin
 
 // selected reports whether addr is the selected source ('*').
 func selected(addr string) func(map[string]sourceRow) bool {
-	return func(rows map[string]sourceRow) bool { return rows[addr].state == '*' }
+	return func(rows map[string]sourceRow) bool { return rows[addr].State == '*' }
 }
 
 // requireAlive fails unless p still runs and answers chronyc tracking.
@@ -86,7 +86,7 @@ func testUpstreamVanishes(t *testing.T) {
 	require.NoError(t, up.Cmd.Process.Kill())
 	gone := func(rows map[string]sourceRow) bool {
 		r := rows[upstreamAddr(1)]
-		return r.reach == 0 && r.state == '?'
+		return r.Reach == 0 && r.State == '?'
 	}
 	rows, ok = waitSources(t, cg, 25*time.Second, gone)
 	require.True(t, ok, "chronygo did not mark the vanished upstream unreachable ('?', reach 0) within 25 s: %v", rows)
@@ -134,12 +134,12 @@ func testGarbageAnswers(t *testing.T) {
 		require.NoError(t, err)
 		rows = r
 		for addr, kind := range bad {
-			st := rows[addr].state
+			st := rows[addr].State
 			require.False(t, st == '*' || st == '+', "chronygo selected the %s server %s: %v", kind, addr, rows[addr])
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	assert.Equal(t, byte('*'), rows[upstreamAddr(1)].state, "the good upstream is not selected: %v", rows)
+	assert.Equal(t, byte('*'), rows[upstreamAddr(1)].State, "the good upstream is not selected: %v", rows)
 
 	counts, err := sampleCounts(cg)
 	require.NoError(t, err)
@@ -149,8 +149,8 @@ func testGarbageAnswers(t *testing.T) {
 		require.Contains(t, rows, addr, "chronygo does not list the %s server", kind)
 		assert.Positive(t, fakes[addr].Requests(), "the %s server was never polled", kind)
 		assert.Zero(t, counts[addr], "chronygo accepted samples from the %s server %s", kind, addr)
-		assert.Equal(t, refRows[addr].reach == 0, rows[addr].reach == 0,
-			"%s server %s: chronygo reach %o, chronyd reach %o", kind, addr, rows[addr].reach, refRows[addr].reach)
+		assert.Equal(t, refRows[addr].Reach == 0, rows[addr].Reach == 0,
+			"%s server %s: chronygo reach %o, chronyd reach %o", kind, addr, rows[addr].Reach, refRows[addr].Reach)
 	}
 	for addr, kind := range bad {
 		t.Logf("%s server: chronygo %v (%d samples), chronyd %v", kind, rows[addr], counts[addr], refRows[addr])
@@ -221,14 +221,14 @@ func testFalseticker(t *testing.T) {
 		r, err := sources(cg)
 		require.NoError(t, err)
 		rows = r
-		st := rows[liar].state
+		st := rows[liar].State
 		require.False(t, st == '*' || st == '+', "chronygo selected the falseticker: %v", rows)
 		time.Sleep(300 * time.Millisecond)
 	}
-	assert.Equal(t, byte('x'), rows[liar].state, "chronygo does not mark the falseticker 'x': %v", rows)
+	assert.Equal(t, byte('x'), rows[liar].State, "chronygo does not mark the falseticker 'x': %v", rows)
 	refRows, err := sources(ref)
 	require.NoError(t, err)
-	assert.Equal(t, byte('x'), refRows[liar].state, "the reference chronyd: %v", refRows)
+	assert.Equal(t, byte('x'), refRows[liar].State, "the reference chronyd: %v", refRows)
 	requireAlive(t, cg)
 	requireNoStep(t, cg)
 }
@@ -250,7 +250,7 @@ func testBecomesFalseticker(t *testing.T) {
 	ref := b.startReference(t, lines...)
 	for _, p := range []*proc{cg, ref} {
 		rows, ok := waitSources(t, p, 20*time.Second, func(rows map[string]sourceRow) bool {
-			st := rows[turncoat].state
+			st := rows[turncoat].State
 			return st == '*' || st == '+'
 		})
 		require.True(t, ok, "%s never used the server before it turned: %v", p.name, rows)
@@ -267,14 +267,14 @@ func testBecomesFalseticker(t *testing.T) {
 		// polls (chronyd too needs new samples to see the move); after
 		// 3 s it must never be the reference.
 		if time.Until(deadline) < 12*time.Second {
-			require.NotEqual(t, byte('*'), rows[turncoat].state, "chronygo selected the server 5 s off: %v", rows)
+			require.NotEqual(t, byte('*'), rows[turncoat].State, "chronygo selected the server 5 s off: %v", rows)
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
-	assert.Equal(t, byte('x'), rows[turncoat].state, "chronygo does not mark the server 5 s off 'x': %v", rows)
+	assert.Equal(t, byte('x'), rows[turncoat].State, "chronygo does not mark the server 5 s off 'x': %v", rows)
 	refRows, err := sources(ref)
 	require.NoError(t, err)
-	assert.Equal(t, byte('x'), refRows[turncoat].state, "the reference chronyd: %v", refRows)
+	assert.Equal(t, byte('x'), refRows[turncoat].State, "the reference chronyd: %v", refRows)
 	requireAlive(t, cg)
 	requireNoStep(t, cg)
 }
@@ -357,7 +357,7 @@ func testDNSFailsAtStart(t *testing.T) {
 	assert.GreaterOrEqual(t, cgAfter, 7*time.Second, "chronygo retried the failed resolution without backoff")
 
 	rows, ok = waitSources(t, cg, 15*time.Second, func(rows map[string]sourceRow) bool {
-		return rows[upstreamAddr(1)].state == '*' || rows[upstreamAddr(2)].state == '*'
+		return rows[upstreamAddr(1)].State == '*' || rows[upstreamAddr(2)].State == '*'
 	})
 	require.True(t, ok, "chronygo did not select a pool member: %v", rows)
 

@@ -5,11 +5,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/facebook/time/ntp/protocol"
+
+	"github.com/chronygo/chronygo/internal/testutil"
 )
 
 // ntpReply is what a test checks of an NTP server's answer.
@@ -54,61 +55,21 @@ func exchange(conn net.PacketConn, server net.Addr) (ntpReply, error) {
 }
 
 // sourceRow is one line of "chronyc -c -n sources".
-type sourceRow struct {
-	// state is '*', '+', '-', '?', 'x' or '~'.
-	state byte
-	addr  string
-	reach uint8
-}
+type sourceRow = testutil.SourceRow
 
-func (s sourceRow) String() string { return fmt.Sprintf("%c %s reach %o", s.state, s.addr, s.reach) }
-
-// parseSources parses the CSV output of "chronyc -c -n sources".
-func parseSources(out string) (map[string]sourceRow, error) {
-	rows := map[string]sourceRow{}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if line == "" {
-			continue
-		}
-		f := strings.Split(line, ",")
-		if len(f) < 7 || len(f[1]) != 1 {
-			return nil, fmt.Errorf("unexpected chronyc sources line %q", line)
-		}
-		reach, err := strconv.ParseUint(f[5], 8, 8)
-		if err != nil {
-			return nil, fmt.Errorf("unexpected reach in chronyc sources line %q", line)
-		}
-		rows[f[2]] = sourceRow{state: f[1][0], addr: f[2], reach: uint8(reach)}
-	}
-	return rows, nil
-}
-
-// sources reads p's sources.
+// sources reads p's sources, by address.
 func sources(p *proc) (map[string]sourceRow, error) {
 	out, err := chronyc(p, 5*time.Second, "-c", "-n", "sources")
 	if err != nil {
 		return nil, err
 	}
-	return parseSources(out)
-}
-
-// parseSampleCounts parses "chronyc -c -n sourcestats" into the number of
-// samples per source.
-func parseSampleCounts(out string) (map[string]int, error) {
-	rows := map[string]int{}
-	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
-		if line == "" {
-			continue
-		}
-		f := strings.Split(line, ",")
-		if len(f) < 8 {
-			return nil, fmt.Errorf("unexpected chronyc sourcestats line %q", line)
-		}
-		n, err := strconv.Atoi(f[1])
-		if err != nil {
-			return nil, fmt.Errorf("unexpected sample count in chronyc sourcestats line %q", line)
-		}
-		rows[f[0]] = n
+	list, err := testutil.ParseSources(out)
+	if err != nil {
+		return nil, err
+	}
+	rows := make(map[string]sourceRow, len(list))
+	for _, r := range list {
+		rows[r.Addr] = r
 	}
 	return rows, nil
 }
@@ -119,7 +80,15 @@ func sampleCounts(p *proc) (map[string]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseSampleCounts(out)
+	list, err := testutil.ParseSourcestats(out)
+	if err != nil {
+		return nil, err
+	}
+	counts := make(map[string]int, len(list))
+	for _, r := range list {
+		counts[r.Addr] = r.NP
+	}
+	return counts, nil
 }
 
 // steps returns the lines of log telling of a decision to step the
