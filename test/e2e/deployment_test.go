@@ -330,7 +330,7 @@ func allLost(t *testing.T, f *fixture, loops *loopWatch) {
 		if how == "" {
 			return fmt.Errorf("selection still changing: %v", rows)
 		}
-		if since < 12*time.Second && how != "follows its twin" {
+		if since < 12*time.Second && how != followsTwin {
 			return fmt.Errorf("clock updated %v ago (tracking %v)", since.Round(time.Second), tr)
 		}
 		w.settled = how

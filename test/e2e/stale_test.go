@@ -148,6 +148,10 @@ func (w *staleWatch) observe(elapsed time.Duration, rows []testutil.SourceRow, s
 	}
 }
 
+// followsTwin is settledSelection's answer for a server synchronised to
+// its twin, the one settled state in which the clock is still updated.
+const followsTwin = "follows its twin"
+
 // settledSelection tells whether a server's selection can no longer change
 // while its upstreams stay down, and how: it has no selected source; it
 // follows its twin (whose addresses are twinAddrs); or the twin, though
@@ -164,7 +168,7 @@ func settledSelection(rows []testutil.SourceRow, twinAddrs []string) string {
 			continue
 		}
 		if r.State == '*' {
-			return "follows its twin"
+			return followsTwin
 		}
 		if r.Reach != 0 && r.LastRx > 4<<fastMaxPoll {
 			return fmt.Sprintf("keeps its stale selection: the twin is reachable but its last sample is %d s old (refused as a synchronisation loop)", r.LastRx)
